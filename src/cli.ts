@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { registerInfra } from './commands/infra.ts';
+import { registerRedrive } from './commands/redrive.ts';
+import { registerSandbox } from './commands/sandbox.ts';
+import { registerSimulator } from './commands/simulator.ts';
+import { registerStatus } from './commands/status.ts';
+import { registerValidate } from './commands/validate.ts';
+import { registerWorker } from './commands/worker.ts';
+import { ConfigError } from './config.ts';
+
+/** Builds the program; separate from running it so tests can drive it with arguments. */
+export function buildProgram(): Command {
+  const program = new Command('catalog-sync')
+    .description(
+      'Keeps a Meta commerce catalog in step with CSV exports landing in S3.\n' +
+        'S3 ObjectCreated events reach an SQS queue; the worker batches them per UTC hour and sends them with\n' +
+        "Meta's items_batch API, then follows each batch until Meta says it finished.",
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+  registerWorker(program);
+  registerValidate(program);
+  registerSimulator(program);
+  registerSandbox(program);
+  registerStatus(program);
+  registerRedrive(program);
+  registerInfra(program);
+  program.addHelpText(
+    'after',
+    '\nConfiguration comes from environment variables; see .env.example for every one and its default.',
+  );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof ConfigError) {
+      console.error(`catalog-sync: ${err.message}\nSee .env.example for every variable and its default.`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`catalog-sync: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Configuration from environment variables (12-factor). Every variable is declared once here with its
+ * default and a one-line description; `.env.example` is checked against this table by a test, and
+ * `loadConfig` reports every bad value at once, so a mis-set deployment fails at start-up with a list.
+ */
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface VarSpec<T> {
+  env: string;
+  doc: string;
+  /** Undefined = required. */
+  default?: string;
+  secret?: boolean;
+  parse: Parser<T>;
+}
+
+const str: Parser<string> = (raw) => {
+  if (raw.trim() === '') throw new Error('must not be empty');
+  return raw.trim();
+};
+const optionalStr: Parser<string | undefined> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be a whole number, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+const prefix: Parser<string> = (raw) => {
+  const p = raw.trim().replace(/^\/+/, '');
+  if (p === '') throw new Error('must not be empty');
+  return p.endsWith('/') ? p : `${p}/`;
+};
+const url: Parser<string> = (raw) => {
+  const u = new URL(raw.trim()); // throws "Invalid URL"
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('must be an http(s) URL');
+  return raw.trim().replace(/\/+$/, '');
+};
+const currency: Parser<string> = (raw) => {
+  const c = raw.trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(c)) throw new Error(`must be an ISO 4217 code such as USD or EUR, got "${raw}"`);
+  return c;
+};
+const columnMap: Parser<Record<string, string>> = (raw) => {
+  if (raw.trim() === '') return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('must be a JSON object of "csv column": "meta field"');
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v !== 'string') throw new Error(`column "${k}" must map to a field name string`);
+  }
+  return parsed as Record<string, string>;
+};
+const apiVersion: Parser<string> = (raw) => {
+  const v = raw.trim();
+  if (!/^v\d+\.\d+$/.test(v)) throw new Error(`must look like v26.0, got "${raw}"`);
+  return v;
+};
+
+/** The table: one row per variable. Order is the order of `.env.example`. */
+export const VARS = {
+  awsRegion: { env: 'AWS_REGION', default: 'us-east-1', doc: 'AWS region of the buckets and queues', parse: str },
+  landingBucket: { env: 'LANDING_BUCKET', doc: 'bucket that receives the CSV exports', parse: str },
+  landingPrefix: { env: 'LANDING_PREFIX', default: 'landing/', doc: 'prefix of incoming CSV files', parse: prefix },
+  archivePrefix: {
+    env: 'ARCHIVE_PREFIX',
+    default: 'archive/',
+    doc: 'prefix finished files are moved to (by the DAG)',
+    parse: prefix,
+  },
+  syncedBucket: { env: 'SYNCED_BUCKET', doc: 'bucket for manifests, product state and reports', parse: str },
+  syncedPrefix: { env: 'SYNCED_PREFIX', default: 'synced/', doc: 'prefix of manifests and state', parse: prefix },
+  errorsPrefix: { env: 'ERRORS_PREFIX', default: 'errors/', doc: 'prefix of rejection reports', parse: prefix },
+  queueUrl: { env: 'QUEUE_URL', doc: 'URL of the SQS queue that receives the S3 events', parse: url },
+  dlqUrl: {
+    env: 'DLQ_URL',
+    default: '',
+    doc: 'URL of the dead-letter queue (status and redrive)',
+    parse: optionalStr,
+  },
+  graphUrl: {
+    env: 'META_GRAPH_URL',
+    default: 'https://graph.facebook.com',
+    doc: 'Graph API base URL (the simulator in the sandbox)',
+    parse: url,
+  },
+  apiVersion: { env: 'META_API_VERSION', default: 'v26.0', doc: 'pinned Graph API version', parse: apiVersion },
+  catalogId: { env: 'META_CATALOG_ID', doc: 'the commerce catalog id', parse: str },
+  accessToken: {
+    env: 'META_ACCESS_TOKEN',
+    doc: 'system-user access token with catalog_management (inject from Secrets Manager)',
+    secret: true,
+    parse: str,
+  },
+  appSecret: {
+    env: 'META_APP_SECRET',
+    default: '',
+    doc: 'app secret; when set every call carries appsecret_proof',
+    secret: true,
+    parse: optionalStr,
+  },
+  currency: {
+    env: 'CATALOG_CURRENCY',
+    doc: 'ISO 4217 currency of the catalog, added to bare prices',
+    parse: currency,
+  },
+  hourlyCallBudget: {
+    env: 'META_HOURLY_CALL_BUDGET',
+    default: '200',
+    doc: 'items_batch calls per rolling hour the worker allows itself (200 + 200*log2(users) at Meta)',
+    parse: int(1, 1_000_000),
+  },
+  batchMaxItems: {
+    env: 'META_BATCH_MAX_ITEMS',
+    default: '5000',
+    doc: 'items per items_batch call (Meta allows 5000)',
+    parse: int(1, 5000),
+  },
+  maxPayloadBytes: {
+    env: 'META_MAX_PAYLOAD_BYTES',
+    default: '28000000',
+    doc: 'largest items_batch body in bytes (Meta allows 28 MB)',
+    parse: int(1024, 28_000_000),
+  },
+  requestTimeoutMs: {
+    env: 'META_REQUEST_TIMEOUT_MS',
+    default: '30000',
+    doc: 'timeout of one Graph API request',
+    parse: int(100, 600_000),
+  },
+  maxRetries: {
+    env: 'META_MAX_RETRIES',
+    default: '6',
+    doc: 'retries of a throttled or transient Graph API call',
+    parse: int(0, 50),
+  },
+  quietMs: {
+    env: 'DEBOUNCE_QUIET_MS',
+    default: '30000',
+    doc: 'a window flushes after this long without new files',
+    parse: int(0, 3_600_000),
+  },
+  maxHoldMs: {
+    env: 'DEBOUNCE_MAX_HOLD_MS',
+    default: '300000',
+    doc: 'a window flushes at the latest this long after its first file',
+    parse: int(0, 3_000_000),
+  },
+  windowMaxItems: {
+    env: 'WINDOW_MAX_ITEMS',
+    default: '50000',
+    doc: 'a window flushes as soon as it holds this many distinct products',
+    parse: int(1, 10_000_000),
+  },
+  maxHeldMessages: {
+    env: 'MAX_HELD_MESSAGES',
+    default: '500',
+    doc: 'held SQS messages before the worker stops receiving (backpressure)',
+    parse: int(1, 100_000),
+  },
+  visibilityTimeoutS: {
+    env: 'VISIBILITY_TIMEOUT_S',
+    default: '120',
+    doc: 'visibility the worker keeps on held messages, extended in batches',
+    parse: int(10, 43_200),
+  },
+  shutdownGraceMs: {
+    env: 'SHUTDOWN_GRACE_MS',
+    default: '25000',
+    doc: 'on SIGTERM, time to flush or release held work (keep below the ECS stopTimeout)',
+    parse: int(0, 120_000),
+  },
+  statusPollInitialMs: {
+    env: 'STATUS_POLL_INITIAL_MS',
+    default: '2000',
+    doc: 'first wait before check_batch_request_status',
+    parse: int(10, 600_000),
+  },
+  statusPollMaxMs: {
+    env: 'STATUS_POLL_MAX_MS',
+    default: '60000',
+    doc: 'longest wait between status polls (backoff cap)',
+    parse: int(10, 3_600_000),
+  },
+  statusPollDeadlineMs: {
+    env: 'STATUS_POLL_DEADLINE_MS',
+    default: '900000',
+    doc: 'stop polling a handle after this long; the sweep re-checks it later',
+    parse: int(1000, 86_400_000),
+  },
+  columnMap: {
+    env: 'COLUMN_MAP',
+    default: '',
+    doc: 'JSON object mapping extra CSV columns to Meta fields, e.g. {"gtin":"gtin","sale":"sale_price"}',
+    parse: columnMap,
+  },
+  defaultCondition: {
+    env: 'DEFAULT_CONDITION',
+    default: 'new',
+    doc: 'condition sent when the file has none',
+    parse: str,
+  },
+  titleMaxLength: {
+    env: 'TITLE_MAX_LENGTH',
+    default: '150',
+    doc: 'longest title accepted (sources disagree: 100/150/200)',
+    parse: int(1, 10_000),
+  },
+  descriptionMaxLength: {
+    env: 'DESCRIPTION_MAX_LENGTH',
+    default: '5000',
+    doc: 'longest description accepted',
+    parse: int(1, 100_000),
+  },
+  logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'error, warn, info or debug', parse: str },
+  metricsNamespace: {
+    env: 'METRICS_NAMESPACE',
+    default: 'CatalogSync',
+    doc: 'CloudWatch namespace of the EMF metrics',
+    parse: str,
+  },
+} satisfies Record<string, VarSpec<unknown>>;
+
+type Vars = typeof VARS;
+export type Config = { [K in keyof Vars]: ReturnType<Vars[K]['parse']> };
+export type ConfigKey = keyof Vars;
+
+/**
+ * Parses the given keys (all by default) from `env`. Commands that do not need the whole worker
+ * configuration (validate, simulator) ask only for what they use.
+ */
+export function loadConfig<K extends ConfigKey = ConfigKey>(
+  env: NodeJS.ProcessEnv = process.env,
+  keys?: readonly K[],
+): Pick<Config, K> {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of keys ?? (Object.keys(VARS) as K[])) {
+    const spec: VarSpec<unknown> = VARS[key];
+    const raw = env[spec.env] ?? spec.default;
+    if (raw === undefined || (raw.trim() === '' && spec.default === undefined)) {
+      problems.push(`${spec.env} is required: ${spec.doc}`);
+      continue;
+    }
+    try {
+      out[key] = spec.parse(raw);
+    } catch (err) {
+      // Never echo a secret's value, even a malformed one.
+      const why = spec.secret ? 'is malformed' : (err as Error).message;
+      problems.push(`${spec.env} ${why}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Pick<Config, K>;
+}

@@ -1,0 +1,66 @@
+/**
+ * The contract between the worker and Meta's Catalog Batch API. The client (items-batch-client.ts)
+ * implements CatalogClient; the worker depends only on this file.
+ */
+
+/** One product as Meta's items_batch expects it in `data` (retailer id in `id`). */
+export interface CatalogItem {
+  id: string;
+  [field: string]: string | number | boolean | undefined;
+}
+
+/** Sample entry from validation_status or check_batch_request_status errors/warnings. */
+export interface BatchIssue {
+  id: string | null;
+  message: string;
+  line?: number;
+}
+
+export interface ItemsBatchAccepted {
+  /** Null when Meta ingested nothing (empty `handles`). */
+  handle: string | null;
+  /** First-pass validation per item, only for items with issues. */
+  validation: { id: string; errors: string[]; warnings: string[] }[];
+}
+
+interface StatusBase {
+  handle: string;
+  /** Meta's raw status string, lower-cased. */
+  raw: string;
+}
+/** Meta is still working on the batch (dispatched, started, scheduled, …). */
+export interface BatchRunning extends StatusBase {
+  kind: 'running';
+}
+/** Final: `finished` (rows with errors were not saved) or `error` (some rows may be unapplied). */
+export interface BatchFinal extends StatusBase {
+  kind: 'finished' | 'error';
+  errorsTotal: number;
+  warningsTotal: number;
+  /** Samples only; `invalidIds` is the complete list of rejected retailer ids. */
+  errors: BatchIssue[];
+  warnings: BatchIssue[];
+  invalidIds: string[];
+}
+export type BatchStatus = BatchRunning | BatchFinal;
+
+export type GraphErrorKind =
+  | 'throttled' // 4, 17, 32, 613, 80000-80014 …: retry after the advertised wait
+  | 'transient' // 1 (not items_batch size), 2, 5xx, network, timeouts: retry with backoff
+  | 'payload-too-large' // 1 on items_batch: send fewer items
+  | 'auth' // 102, 190: never retry, stop submitting
+  | 'permission' // 10, 200-299: never retry, stop submitting
+  | 'invalid-parameter' // 100: a bug or a bad request, do not retry
+  | 'budget-exhausted' // our own hourly budget says wait; not an error Meta returned
+  | 'unknown';
+
+export interface CatalogClient {
+  /** POST items_batch with UPDATE (upsert) records. Throws GraphApiError after bounded retries. */
+  itemsBatch(items: CatalogItem[], options?: { signal?: AbortSignal }): Promise<ItemsBatchAccepted>;
+  /** GET check_batch_request_status with load_ids_of_invalid_requests=true. */
+  checkBatchStatus(handle: string, options?: { signal?: AbortSignal }): Promise<BatchStatus>;
+  /** Bytes the items_batch body for these items would take; the worker uses it to chunk. */
+  payloadBytes(items: CatalogItem[]): number;
+  /** items_batch calls the worker may still make in the current rolling hour. */
+  budgetRemaining(): number;
+}
