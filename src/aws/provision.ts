@@ -6,6 +6,7 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import {
+  type Event as S3EventName,
   PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
   PutBucketOwnershipControlsCommand,
@@ -98,7 +99,7 @@ const APPLIED_THROUGH_APIS: Record<string, Record<string, Applier>> = {
       }
       const queues: QueueConfiguration[] = (cfg.QueueConfigurations ?? []).map((q) => ({
         QueueArn: String(q.Queue),
-        Events: [q.Event as QueueConfiguration['Events'][number]],
+        Events: [q.Event as S3EventName],
         Filter: q.Filter
           ? {
               Key: {

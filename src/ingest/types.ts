@@ -45,12 +45,12 @@ export type FileProblem =
 
 export class FileUnusableError extends Error {
   override readonly name = 'FileUnusableError';
-  constructor(
-    readonly problem: FileProblem,
-    message: string,
-    readonly line?: number,
-  ) {
+  readonly problem: FileProblem;
+  readonly line: number | undefined;
+  constructor(problem: FileProblem, message: string, line?: number) {
     super(message);
+    this.problem = problem;
+    this.line = line;
   }
 }
 
