@@ -21,7 +21,7 @@ step "prettier" prettier --check --log-level warn .
 step "tsc" tsc -p tsconfig.json --noEmit
 step "cfn-lint" cfn-lint infra/*.yml
 if [ "${1:-}" != lint ]; then
-  step "mocha" mocha
+  step "mocha" mocha 'test/**/*.test.ts'
   step "pytest" python -m pytest -q test/dags
 fi
 

@@ -12,9 +12,9 @@ import { ConfigError } from './config.ts';
 export function buildProgram(): Command {
   const program = new Command('catalog-sync')
     .description(
-      'Keeps a Meta commerce catalog in step with CSV exports landing in S3.\n' +
-        'S3 ObjectCreated events reach an SQS queue; the worker batches them per UTC hour and sends them with\n' +
-        "Meta's items_batch API, then follows each batch until Meta says it finished.",
+      'Keeps a Meta commerce catalog in step with CSV exports landing in S3. S3 ObjectCreated events reach ' +
+        "an SQS queue; the worker batches them per UTC hour, sends them with Meta's items_batch API and " +
+        'follows each batch until Meta says it finished.',
     )
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });

@@ -70,9 +70,19 @@ const apiVersion: Parser<string> = (raw) => {
 
 /** The table: one row per variable. Order is the order of `.env.example`. */
 export const VARS = {
-  awsRegion: { env: 'AWS_REGION', default: 'us-east-1', doc: 'AWS region of the buckets and queues', parse: str },
+  awsRegion: {
+    env: 'AWS_REGION',
+    default: 'us-east-1',
+    doc: 'AWS region of the buckets and queues',
+    parse: str,
+  },
   landingBucket: { env: 'LANDING_BUCKET', doc: 'bucket that receives the CSV exports', parse: str },
-  landingPrefix: { env: 'LANDING_PREFIX', default: 'landing/', doc: 'prefix of incoming CSV files', parse: prefix },
+  landingPrefix: {
+    env: 'LANDING_PREFIX',
+    default: 'landing/',
+    doc: 'prefix of incoming CSV files',
+    parse: prefix,
+  },
   archivePrefix: {
     env: 'ARCHIVE_PREFIX',
     default: 'archive/',
@@ -80,8 +90,18 @@ export const VARS = {
     parse: prefix,
   },
   syncedBucket: { env: 'SYNCED_BUCKET', doc: 'bucket for manifests, product state and reports', parse: str },
-  syncedPrefix: { env: 'SYNCED_PREFIX', default: 'synced/', doc: 'prefix of manifests and state', parse: prefix },
-  errorsPrefix: { env: 'ERRORS_PREFIX', default: 'errors/', doc: 'prefix of rejection reports', parse: prefix },
+  syncedPrefix: {
+    env: 'SYNCED_PREFIX',
+    default: 'synced/',
+    doc: 'prefix of manifests and state',
+    parse: prefix,
+  },
+  errorsPrefix: {
+    env: 'ERRORS_PREFIX',
+    default: 'errors/',
+    doc: 'prefix of rejection reports',
+    parse: prefix,
+  },
   queueUrl: { env: 'QUEUE_URL', doc: 'URL of the SQS queue that receives the S3 events', parse: url },
   dlqUrl: {
     env: 'DLQ_URL',
@@ -95,7 +115,12 @@ export const VARS = {
     doc: 'Graph API base URL (the simulator in the sandbox)',
     parse: url,
   },
-  apiVersion: { env: 'META_API_VERSION', default: 'v26.0', doc: 'pinned Graph API version', parse: apiVersion },
+  apiVersion: {
+    env: 'META_API_VERSION',
+    default: 'v26.0',
+    doc: 'pinned Graph API version',
+    parse: apiVersion,
+  },
   catalogId: { env: 'META_CATALOG_ID', doc: 'the commerce catalog id', parse: str },
   accessToken: {
     env: 'META_ACCESS_TOKEN',
@@ -263,4 +288,22 @@ export function loadConfig<K extends ConfigKey = ConfigKey>(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Pick<Config, K>;
+}
+
+/** The text of `.env.example`, generated from the table so the two cannot drift (a test compares them). */
+export function renderEnvExample(): string {
+  const lines = [
+    '# catalog-sync configuration. Every variable the program reads, with its default.',
+    '# Required ones have no default and are left empty here. Generated from src/config.ts:',
+    '#   node scripts/gen-env-example.ts > .env.example',
+    '# The AWS SDK reads AWS_ENDPOINT_URL itself: set it to point at a local emulator (moto).',
+    '',
+  ];
+  for (const spec of Object.values(VARS) as VarSpec<unknown>[]) {
+    lines.push(
+      `# ${spec.doc}${spec.default === undefined ? ' (required)' : ''}${spec.secret ? ' [secret]' : ''}`,
+    );
+    lines.push(`${spec.env}=${spec.default ?? ''}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

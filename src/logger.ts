@@ -15,7 +15,9 @@ export function redact(text: string): string {
   let out = text;
   for (const s of secrets) out = out.split(s).join('[REDACTED]');
   // Graph tokens start with EAA; catch ones that were never registered (e.g. pasted into a URL).
-  return out.replace(/\bEAA[A-Za-z0-9]{20,}\b/g, '[REDACTED]').replace(/(access_token=)[^&\s"]+/g, '$1[REDACTED]');
+  return out
+    .replace(/\bEAA[A-Za-z0-9]{20,}\b/g, '[REDACTED]')
+    .replace(/(access_token=)[^&\s"]+/g, '$1[REDACTED]');
 }
 
 const redactFormat = winston.format((info) => {
@@ -56,5 +58,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** A logger that drops everything, for unit tests of code that logs. */
 export function silentLogger(): Logger {
-  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+  return winston.createLogger({
+    silent: true,
+    transports: [new winston.transports.Console({ silent: true })],
+  });
 }

@@ -80,7 +80,8 @@ export async function resolveValue(value: unknown, ctx: ResolveContext): Promise
       const resolved = (await resolveValue(parts, ctx)) as unknown[];
       return resolved.map(String).join(sep);
     }
-    if (key.startsWith('Fn::')) throw new UnsupportedIntrinsicError(`${key} is not supported by local provisioning`);
+    if (key.startsWith('Fn::'))
+      throw new UnsupportedIntrinsicError(`${key} is not supported by local provisioning`);
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of entries) out[k] = await resolveValue(v, ctx);
@@ -105,7 +106,9 @@ function resolveRef(name: string, ctx: ResolveContext): string {
 }
 
 async function resolveSub(arg: unknown, ctx: ResolveContext): Promise<string> {
-  const [template, vars] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [String(arg), {}];
+  const [template, vars] = Array.isArray(arg)
+    ? (arg as [string, Record<string, unknown>])
+    : [String(arg), {}];
   const local: Record<string, string> = {};
   for (const [k, v] of Object.entries(vars)) local[k] = String(await resolveValue(v, ctx));
   const parts: string[] = [];

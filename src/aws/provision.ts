@@ -67,7 +67,13 @@ const APPLIED_BY_CLOUDFORMATION: Record<string, readonly string[]> = {
   ],
 };
 
-type Applier = (clients: AwsClients, physicalId: string, value: unknown, resolved: Props) => Promise<void>;
+type Applier = (
+  clients: AwsClients,
+  physicalId: string,
+  value: unknown,
+  resolved: Props,
+  deviations: string[],
+) => Promise<void>;
 type Props = Record<string, unknown>;
 
 /** Per resource type and property: how the local path applies what moto's CloudFormation drops. */
@@ -84,16 +90,25 @@ const APPLIED_THROUGH_APIS: Record<string, Record<string, Applier>> = {
     },
     OwnershipControls: async ({ s3 }, bucket, v) => {
       const rules = (v as { Rules: { ObjectOwnership: ObjectOwnership }[] }).Rules;
-      await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: bucket, OwnershipControls: { Rules: rules } }));
+      await s3.send(
+        new PutBucketOwnershipControlsCommand({ Bucket: bucket, OwnershipControls: { Rules: rules } }),
+      );
     },
     LifecycleConfiguration: async ({ s3 }, bucket, v) => {
       const rules = (v as { Rules: Props[] }).Rules.map(lifecycleRuleFromCfn);
       await s3.send(
-        new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: rules } }),
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: bucket,
+          LifecycleConfiguration: { Rules: rules },
+        }),
       );
     },
     NotificationConfiguration: async ({ s3 }, bucket, v) => {
-      const cfg = v as { QueueConfigurations?: Props[]; TopicConfigurations?: unknown; LambdaConfigurations?: unknown };
+      const cfg = v as {
+        QueueConfigurations?: Props[];
+        TopicConfigurations?: unknown;
+        LambdaConfigurations?: unknown;
+      };
       if (cfg.TopicConfigurations || cfg.LambdaConfigurations) {
         throw new ProvisionError('only QueueConfigurations are supported by local provisioning');
       }
@@ -103,9 +118,9 @@ const APPLIED_THROUGH_APIS: Record<string, Record<string, Applier>> = {
         Filter: q.Filter
           ? {
               Key: {
-                FilterRules: ((q.Filter as { S3Key: { Rules: { Name: string; Value: string }[] } }).S3Key.Rules ?? []).map(
-                  (r) => ({ Name: r.Name as 'prefix' | 'suffix', Value: r.Value }),
-                ),
+                FilterRules: (
+                  (q.Filter as { S3Key: { Rules: { Name: string; Value: string }[] } }).S3Key.Rules ?? []
+                ).map((r) => ({ Name: r.Name as 'prefix' | 'suffix', Value: r.Value })),
               },
             }
           : undefined,
@@ -120,8 +135,22 @@ const APPLIED_THROUGH_APIS: Record<string, Record<string, Applier>> = {
   },
   'AWS::S3::BucketPolicy': {
     Bucket: async () => {}, // consumed by PolicyDocument
-    PolicyDocument: async ({ s3 }, _id, v, resolved) => {
-      await s3.send(new PutBucketPolicyCommand({ Bucket: String(resolved.Bucket), Policy: JSON.stringify(v) }));
+    PolicyDocument: async ({ s3 }, _id, v, resolved, deviations) => {
+      const doc = v as { Version?: string; Statement: Props[] };
+      const { enforceable, notEnforceable } = splitByMotoConditionSupport(doc.Statement);
+      for (const st of notEnforceable) {
+        deviations.push(
+          `bucket ${String(resolved.Bucket)}: statement ${String(st.Sid ?? '(no Sid)')} not applied locally: ` +
+            `moto ignores ${conditionOperators(st).join('/')} conditions and would ${String(st.Effect).toLowerCase()} every request`,
+        );
+      }
+      if (enforceable.length === 0) return;
+      await s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: String(resolved.Bucket),
+          Policy: JSON.stringify({ ...doc, Statement: enforceable }),
+        }),
+      );
     },
   },
   'AWS::SQS::QueuePolicy': {
@@ -136,6 +165,27 @@ const APPLIED_THROUGH_APIS: Record<string, Record<string, Applier>> = {
   },
 };
 
+/**
+ * moto evaluates bucket policies on every object request but only understands StringEquals conditions:
+ * any other operator is ignored, so a TLS-only Deny (Bool aws:SecureTransport) would deny everything
+ * over the sandbox's plain HTTP. Such statements are reported as local deviations instead of applied.
+ */
+const MOTO_CONDITION_OPERATORS = new Set(['StringEquals']);
+
+function conditionOperators(statement: Props): string[] {
+  return Object.keys((statement.Condition as Props | undefined) ?? {});
+}
+
+function splitByMotoConditionSupport(statements: Props[]): { enforceable: Props[]; notEnforceable: Props[] } {
+  const enforceable: Props[] = [];
+  const notEnforceable: Props[] = [];
+  for (const st of statements) {
+    const unsupported = conditionOperators(st).some((op) => !MOTO_CONDITION_OPERATORS.has(op));
+    (unsupported ? notEnforceable : enforceable).push(st);
+  }
+  return { enforceable, notEnforceable };
+}
+
 function lifecycleRuleFromCfn(rule: Props): LifecycleRule {
   const out: LifecycleRule = {
     ID: rule.Id as string | undefined,
@@ -147,9 +197,17 @@ function lifecycleRuleFromCfn(rule: Props): LifecycleRule {
   if (ncv) out.NoncurrentVersionExpiration = { NoncurrentDays: Number(ncv.NoncurrentDays) };
   const abort = rule.AbortIncompleteMultipartUpload as { DaysAfterInitiation: number } | undefined;
   if (abort) out.AbortIncompleteMultipartUpload = { DaysAfterInitiation: Number(abort.DaysAfterInitiation) };
-  const known = ['Id', 'Status', 'Prefix', 'ExpirationInDays', 'NoncurrentVersionExpiration', 'AbortIncompleteMultipartUpload'];
+  const known = [
+    'Id',
+    'Status',
+    'Prefix',
+    'ExpirationInDays',
+    'NoncurrentVersionExpiration',
+    'AbortIncompleteMultipartUpload',
+  ];
   const unknown = Object.keys(rule).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new ProvisionError(`lifecycle rule fields not supported locally: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new ProvisionError(`lifecycle rule fields not supported locally: ${unknown.join(', ')}`);
   return out;
 }
 
@@ -182,6 +240,8 @@ export interface DeployResult {
   stackName: string;
   outputs: Record<string, string>;
   created: boolean;
+  /** Template parts applied differently locally, each with the reason; printed on every deploy. */
+  localDeviations: string[];
 }
 
 export interface DeployOptions {
@@ -226,7 +286,9 @@ export async function deployTemplate(options: DeployOptions): Promise<DeployResu
     await waitFor(`stack ${stackName}`, async () => {
       stack = await describeStack(clients.cfn, stackName);
       if (stack?.StackStatus?.endsWith('FAILED') || stack?.StackStatus?.includes('ROLLBACK')) {
-        throw new ProvisionError(`stack ${stackName} ended ${stack.StackStatus}: ${stack.StackStatusReason ?? ''}`);
+        throw new ProvisionError(
+          `stack ${stackName} ended ${stack.StackStatus}: ${stack.StackStatusReason ?? ''}`,
+        );
       }
       return stack?.StackStatus === 'CREATE_COMPLETE';
     });
@@ -235,7 +297,9 @@ export async function deployTemplate(options: DeployOptions): Promise<DeployResu
   }
 
   const resources = await clients.cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
-  const physical = new Map((resources.StackResources ?? []).map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]));
+  const physical = new Map(
+    (resources.StackResources ?? []).map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]),
+  );
   const [, , , region, accountId] = stack!.StackId!.split(':');
   const ctx: ResolveContext = {
     parameters,
@@ -249,6 +313,7 @@ export async function deployTemplate(options: DeployOptions): Promise<DeployResu
     attribute: (id, attr) => attributeOf(clients, template, physical, id, attr),
   };
 
+  const localDeviations: string[] = [];
   for (const [logicalId, res] of Object.entries(template.Resources)) {
     const appliers = APPLIED_THROUGH_APIS[res.Type] ?? {};
     const props = res.Properties ?? {};
@@ -257,7 +322,7 @@ export async function deployTemplate(options: DeployOptions): Promise<DeployResu
       if (!(prop in props)) continue;
       progress(`applying ${logicalId}.${prop}`);
       try {
-        await apply(clients, physical.get(logicalId) ?? logicalId, resolved[prop], resolved);
+        await apply(clients, physical.get(logicalId) ?? logicalId, resolved[prop], resolved, localDeviations);
       } catch (err) {
         throw new ProvisionError(`applying ${logicalId}.${prop} failed: ${(err as Error).message}`);
       }
@@ -268,7 +333,8 @@ export async function deployTemplate(options: DeployOptions): Promise<DeployResu
   for (const [name, out] of Object.entries(template.Outputs ?? {})) {
     outputs[name] = String(await resolveValue(out.Value, ctx));
   }
-  return { stackName, outputs, created };
+  for (const d of localDeviations) progress(`WARNING ${d}`);
+  return { stackName, outputs, created, localDeviations };
 }
 
 async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<Stack | undefined> {
@@ -295,7 +361,9 @@ async function attributeOf(
   if (res.Type === 'AWS::SQS::Queue' && (attr === 'Arn' || attr === 'QueueName' || attr === 'QueueUrl')) {
     if (attr === 'QueueUrl') return pid;
     if (attr === 'QueueName') return pid.split('/').pop()!;
-    const got = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: pid, AttributeNames: ['QueueArn'] }));
+    const got = await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: pid, AttributeNames: ['QueueArn'] }),
+    );
     return got.Attributes!.QueueArn!;
   }
   throw new ProvisionError(`GetAtt ${id}.${attr} (${res.Type}) is not supported by local provisioning`);

@@ -45,7 +45,11 @@ export function emptyShard(): ProductStateShard {
 
 /** Stable hash of an item: key order does not matter, so the same row always hashes the same. */
 export function contentHash(data: Record<string, unknown>): string {
-  const canonical = JSON.stringify(Object.keys(data).sort().map((k) => [k, data[k]]));
+  const canonical = JSON.stringify(
+    Object.keys(data)
+      .sort()
+      .map((k) => [k, data[k]]),
+  );
   return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 

@@ -14,7 +14,8 @@ export interface TestStack {
 
 export function motoEndpoint(): string {
   const endpoint = process.env.AWS_ENDPOINT_URL;
-  if (!endpoint) throw new Error('AWS_ENDPOINT_URL is not set: the mocha root hook (test/hooks.ts) starts moto');
+  if (!endpoint)
+    throw new Error('AWS_ENDPOINT_URL is not set: the mocha root hook (test/hooks.ts) starts moto');
   return endpoint;
 }
 

@@ -1,0 +1,3 @@
+import { renderEnvExample } from '../src/config.ts';
+
+process.stdout.write(renderEnvExample());
