@@ -1,0 +1,491 @@
+import { redact, registerSecret, type Logger } from '../logger.ts';
+import { appsecretProof } from './appsecret-proof.ts';
+import { CallBudget, type BudgetDecision } from './call-budget.ts';
+import {
+  classifyGraphError,
+  GraphApiError,
+  isRetryable,
+  type GraphEndpoint,
+  type GraphErrorEnvelope,
+} from './graph-error.ts';
+import type { BatchIssue, BatchStatus, CatalogClient, CatalogItem, ItemsBatchAccepted } from './types.ts';
+import { BUC_HEADER, parseBucUsage } from './usage-header.ts';
+
+/**
+ * The Graph API client of the Catalog Batch endpoints (implements CatalogClient of types.ts).
+ *
+ * - items_batch: `item_type=PRODUCT_ITEM`, `allow_upsert=true`, one `{method: "UPDATE", data}` per item,
+ *   sent as a JSON body. More than `batchMaxItems` items (never more than Meta's 5,000) or a body over
+ *   `maxPayloadBytes` is refused before any HTTP with kind 'payload-too-large'.
+ * - check_batch_request_status with `load_ids_of_invalid_requests=true`.
+ * - The token travels only in `Authorization: Bearer`; `appsecret_proof` (an HMAC, not a secret) goes in
+ *   the JSON body of POSTs and the query of GETs. Token and app secret are scrubbed from every message.
+ * - Throttled and transient failures are retried up to `maxRetries` times with exponential backoff and
+ *   jitter, and never sooner than Meta asked (X-Business-Use-Case-Usage ETA, Retry-After). A wait longer
+ *   than `maxRetryWaitMs` is not slept through: the error is thrown with `retryAfterMs` so the caller can
+ *   keep the work and come back.
+ * - Every items_batch call first takes a slot from the per-catalog CallBudget (call-budget.ts).
+ */
+
+export const META_MAX_BATCH_ITEMS = 5000;
+
+export interface CatalogClientOptions {
+  graphUrl: string;
+  apiVersion: string;
+  catalogId: string;
+  accessToken: string;
+  appSecret?: string;
+  hourlyCallBudget: number;
+  maxRetries: number;
+  requestTimeoutMs: number;
+  maxPayloadBytes: number;
+  batchMaxItems: number;
+  logger: Logger;
+  /** Injected in tests so backoff and budget waits take no real time. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+
+  /** Share one budget between clients of the same catalog; by default each client has its own. */
+  budget?: CallBudget;
+  /** Longest budget wait slept through inside itemsBatch; longer → GraphApiError 'budget-exhausted'. */
+  maxBudgetWaitMs?: number;
+  /** Longest single retry wait slept through; longer → the error is thrown with retryAfterMs. */
+  maxRetryWaitMs?: number;
+  /** First backoff step; doubles per attempt up to retryMaxDelayMs, then "equal jitter" (50–100 %). */
+  retryBaseMs?: number;
+  retryMaxDelayMs?: number;
+  /** Budget tuning (see CallBudget). */
+  budgetSlowdownPct?: number;
+  budgetHardStopPct?: number;
+  budgetWindowMs?: number;
+  fetch?: typeof fetch;
+}
+
+export const CLIENT_DEFAULTS = {
+  maxBudgetWaitMs: 60_000,
+  maxRetryWaitMs: 60_000,
+  retryBaseMs: 1_000,
+  retryMaxDelayMs: 60_000,
+} as const;
+
+const STATUS_FIELDS =
+  'handle,status,errors,errors_total_count,warnings,warnings_total_count,ids_of_invalid_requests';
+
+export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface GraphResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+export function createCatalogClient(options: CatalogClientOptions): CatalogClient {
+  return new ItemsBatchClient(options);
+}
+
+class ItemsBatchClient implements CatalogClient {
+  private readonly o: CatalogClientOptions;
+  private readonly log: Logger;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly fetch: typeof fetch;
+  private readonly budget: CallBudget;
+  private readonly base: string;
+  private readonly proof: string | null;
+  private readonly maxItems: number;
+  private readonly maxBudgetWaitMs: number;
+  private readonly maxRetryWaitMs: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxDelayMs: number;
+
+  constructor(options: CatalogClientOptions) {
+    if (!options.accessToken) throw new Error('accessToken is required');
+    this.o = options;
+    registerSecret(options.accessToken);
+    registerSecret(options.appSecret);
+    this.log = options.logger;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.fetch = options.fetch ?? globalThis.fetch;
+    this.budget =
+      options.budget ??
+      new CallBudget({
+        hourlyCallBudget: options.hourlyCallBudget,
+        now: this.now,
+        slowdownPct: options.budgetSlowdownPct,
+        hardStopPct: options.budgetHardStopPct,
+        windowMs: options.budgetWindowMs,
+      });
+    this.base = `${options.graphUrl.replace(/\/+$/, '')}/${options.apiVersion}/${encodeURIComponent(options.catalogId)}`;
+    this.proof = options.appSecret ? appsecretProof(options.accessToken, options.appSecret) : null;
+    this.maxItems = Math.min(options.batchMaxItems, META_MAX_BATCH_ITEMS);
+    this.maxBudgetWaitMs = options.maxBudgetWaitMs ?? CLIENT_DEFAULTS.maxBudgetWaitMs;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? CLIENT_DEFAULTS.maxRetryWaitMs;
+    this.retryBaseMs = options.retryBaseMs ?? CLIENT_DEFAULTS.retryBaseMs;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? CLIENT_DEFAULTS.retryMaxDelayMs;
+  }
+
+  payloadBytes(items: CatalogItem[]): number {
+    return Buffer.byteLength(this.itemsBatchBody(items), 'utf8');
+  }
+
+  budgetRemaining(): number {
+    return this.budget.remaining();
+  }
+
+  async itemsBatch(
+    items: CatalogItem[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ItemsBatchAccepted> {
+    const endpoint: GraphEndpoint = 'items_batch';
+    if (items.length === 0) {
+      throw new GraphApiError({
+        kind: 'invalid-parameter',
+        endpoint,
+        message: 'items_batch: no items to send',
+      });
+    }
+    if (items.length > this.maxItems) {
+      throw new GraphApiError({
+        kind: 'payload-too-large',
+        endpoint,
+        message: `items_batch: ${items.length} items is more than the ${this.maxItems} allowed per call; split the batch`,
+      });
+    }
+    const missingId = items.findIndex((it) => typeof it.id !== 'string' || it.id === '');
+    if (missingId >= 0) {
+      throw new GraphApiError({
+        kind: 'invalid-parameter',
+        endpoint,
+        message: `items_batch: item ${missingId} has no id`,
+      });
+    }
+    const body = this.itemsBatchBody(items);
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > this.o.maxPayloadBytes) {
+      throw new GraphApiError({
+        kind: 'payload-too-large',
+        endpoint,
+        message: `items_batch: body of ${bytes} bytes is over the ${this.o.maxPayloadBytes}-byte limit; split the batch`,
+      });
+    }
+    const res = await this.withRetries(endpoint, options.signal, { items: items.length, bytes }, () =>
+      this.request(
+        endpoint,
+        `${this.base}/items_batch`,
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+        options.signal,
+      ),
+    );
+    return parseItemsBatchResponse(res.body);
+  }
+
+  async checkBatchStatus(handle: string, options: { signal?: AbortSignal } = {}): Promise<BatchStatus> {
+    const endpoint: GraphEndpoint = 'check_batch_request_status';
+    const q = new URLSearchParams({ handle, load_ids_of_invalid_requests: 'true', fields: STATUS_FIELDS });
+    if (this.proof) q.set('appsecret_proof', this.proof);
+    const res = await this.withRetries(endpoint, options.signal, {}, () =>
+      this.request(
+        endpoint,
+        `${this.base}/check_batch_request_status?${q}`,
+        { method: 'GET' },
+        options.signal,
+      ),
+    );
+    return parseBatchStatus(res.body, handle);
+  }
+
+  private itemsBatchBody(items: CatalogItem[]): string {
+    const body: Record<string, unknown> = {
+      item_type: 'PRODUCT_ITEM',
+      allow_upsert: true,
+      requests: items.map((data) => ({ method: 'UPDATE', data })),
+    };
+    if (this.proof) body.appsecret_proof = this.proof;
+    return JSON.stringify(body);
+  }
+
+  /** Removes the token and app secret (and anything shaped like a Graph token) from text. */
+  private sanitize(text: string): string {
+    let out = text;
+    for (const secret of [this.o.accessToken, this.o.appSecret]) {
+      if (secret) out = out.split(secret).join('[REDACTED]');
+    }
+    return redact(out);
+  }
+
+  private async withRetries(
+    endpoint: GraphEndpoint,
+    signal: AbortSignal | undefined,
+    what: { items?: number; bytes?: number },
+    send: () => Promise<GraphResponse>,
+  ): Promise<GraphResponse> {
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      if (endpoint === 'items_batch') await this.takeBudgetSlot(signal);
+      const started = this.now();
+      try {
+        const res = await send();
+        this.log.debug('graph call', {
+          endpoint,
+          attempt,
+          status: res.status,
+          ms: this.now() - started,
+          ...what,
+        });
+        return res;
+      } catch (caught) {
+        if (!(caught instanceof GraphApiError)) throw caught;
+        const err = caught.with({ attempts: attempt });
+        const fields = {
+          endpoint,
+          attempt,
+          kind: err.kind,
+          code: err.code,
+          subcode: err.subcode,
+          httpStatus: err.httpStatus,
+          fbtraceId: err.fbtraceId,
+          ...what,
+        };
+        if (!isRetryable(err.kind) || attempt > this.o.maxRetries) {
+          this.log.warn('graph call failed', { ...fields, error: err.message });
+          throw err;
+        }
+        const waitMs = this.retryDelay(attempt, err.retryAfterMs);
+        if (waitMs > this.maxRetryWaitMs) {
+          this.log.warn('graph call failed; the wait Meta asks for is too long to hold the call', {
+            ...fields,
+            waitMs,
+            error: err.message,
+          });
+          throw err.with({ retryAfterMs: waitMs });
+        }
+        this.log.warn('graph call failed; retrying', { ...fields, waitMs, error: err.message });
+        await this.sleep(waitMs, signal);
+      }
+    }
+  }
+
+  /** Exponential backoff with equal jitter, and never less than what Meta asked for. */
+  private retryDelay(attempt: number, askedMs: number | null): number {
+    const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseMs * 2 ** (attempt - 1));
+    const backoff = Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+    return Math.max(backoff, askedMs ?? 0);
+  }
+
+  private async takeBudgetSlot(signal: AbortSignal | undefined): Promise<void> {
+    const describe = (d: BudgetDecision) => ({
+      catalogId: this.o.catalogId,
+      waitMs: d.waitMs,
+      reason: d.reason,
+      remaining: d.remaining,
+      usagePct: Math.round(d.usagePct),
+      capacity: Math.round(d.capacity),
+    });
+    await this.budget.acquire({
+      maxWaitMs: this.maxBudgetWaitMs,
+      sleep: (ms) => this.sleep(ms, signal),
+      onWait: (d) => this.log.info('items_batch budget: waiting before the next call', describe(d)),
+      onTooLong: (d) => {
+        this.log.warn('items_batch budget exhausted for now', describe(d));
+        return new GraphApiError({
+          kind: 'budget-exhausted',
+          endpoint: 'items_batch',
+          retryAfterMs: d.waitMs,
+          message: `items_batch: call budget of catalog ${this.o.catalogId} needs a ${Math.ceil(d.waitMs / 1000)} s wait (${d.reason}); come back later`,
+        });
+      },
+    });
+  }
+
+  private async request(
+    endpoint: GraphEndpoint,
+    url: string,
+    init: RequestInit,
+    signal: AbortSignal | undefined,
+  ): Promise<GraphResponse> {
+    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${this.o.accessToken}`);
+    headers.set('accept', 'application/json');
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetch(url, {
+        ...init,
+        headers,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      text = await res.text();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.aborted) {
+        throw new GraphApiError({
+          kind: 'transient',
+          endpoint,
+          message: `${endpoint}: no response within ${this.o.requestTimeoutMs} ms`,
+        });
+      }
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = e.cause?.code ?? e.cause?.message ?? e.message;
+      throw new GraphApiError({
+        kind: 'transient',
+        endpoint,
+        message: this.sanitize(`${endpoint}: network error (${why})`),
+      });
+    }
+    let body: unknown;
+    try {
+      body = text === '' ? null : JSON.parse(text);
+    } catch {
+      body = null; // an HTML error page from a proxy, say
+    }
+    const usage = parseBucUsage(res.headers.get(BUC_HEADER));
+    if (endpoint === 'items_batch') this.budget.observe(usage);
+    const envelope =
+      typeof body === 'object' && body !== null && 'error' in body
+        ? ((body as { error: unknown }).error as GraphErrorEnvelope)
+        : null;
+    if (res.ok && !envelope) return { status: res.status, headers: res.headers, body };
+
+    const code = typeof envelope?.code === 'number' ? envelope.code : null;
+    const kind = classifyGraphError({
+      endpoint,
+      code,
+      httpStatus: res.status,
+      isTransient: envelope?.is_transient,
+    });
+    let retryAfterMs: number | null = null;
+    if (kind === 'throttled' || kind === 'transient') {
+      const fromUsage = (usage?.etaMinutes ?? 0) * 60_000;
+      const header = Number(res.headers.get('retry-after'));
+      const fromRetryAfter = Number.isFinite(header) && header > 0 ? header * 1000 : 0;
+      const asked = Math.max(fromUsage, fromRetryAfter);
+      retryAfterMs = asked > 0 ? asked : null;
+      if (endpoint === 'items_batch' && kind === 'throttled' && retryAfterMs !== null) {
+        this.budget.blockUntil(this.now() + retryAfterMs);
+      }
+    }
+    const metaMessage = envelope
+      ? [envelope.message, envelope.error_user_msg]
+          .filter((m) => typeof m === 'string' && m !== '')
+          .join(' — ')
+      : `HTTP ${res.status} without a Graph error body`;
+    const codeText =
+      code === null ? '' : ` ${code}${envelope?.error_subcode ? `/${envelope.error_subcode}` : ''}`;
+    throw new GraphApiError({
+      kind,
+      endpoint,
+      code,
+      subcode: typeof envelope?.error_subcode === 'number' ? envelope.error_subcode : null,
+      httpStatus: res.status,
+      retryAfterMs,
+      fbtraceId: typeof envelope?.fbtrace_id === 'string' ? envelope.fbtrace_id : null,
+      type: typeof envelope?.type === 'string' ? envelope.type : null,
+      isTransient: typeof envelope?.is_transient === 'boolean' ? envelope.is_transient : null,
+      message: this.sanitize(
+        `${endpoint}: Meta error${codeText} (${kind}, HTTP ${res.status}): ${metaMessage}`,
+      ),
+    });
+  }
+}
+
+function unexpected(endpoint: GraphEndpoint, what: string): GraphApiError {
+  return new GraphApiError({
+    kind: 'unknown',
+    endpoint,
+    message: `${endpoint}: unexpected response: ${what}`,
+  });
+}
+
+const messages = (list: unknown): string[] =>
+  Array.isArray(list)
+    ? list.map((m) =>
+        typeof m === 'object' && m !== null && 'message' in m
+          ? String((m as { message: unknown }).message)
+          : String(m),
+      )
+    : [];
+
+export function parseItemsBatchResponse(body: unknown): ItemsBatchAccepted {
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as { handles?: unknown }).handles)) {
+    throw unexpected('items_batch', 'no "handles" array');
+  }
+  const b = body as { handles: unknown[]; validation_status?: unknown };
+  const first = b.handles[0];
+  const validation = Array.isArray(b.validation_status)
+    ? b.validation_status.map((v) => {
+        const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+        return {
+          id: o.retailer_id === undefined || o.retailer_id === null ? '' : String(o.retailer_id),
+          errors: messages(o.errors),
+          warnings: messages(o.warnings),
+        };
+      })
+    : [];
+  return { handle: typeof first === 'string' && first !== '' ? first : null, validation };
+}
+
+const issues = (list: unknown): BatchIssue[] =>
+  Array.isArray(list)
+    ? list.map((e) => {
+        const o = (typeof e === 'object' && e !== null ? e : { message: e }) as Record<string, unknown>;
+        const issue: BatchIssue = {
+          id: o.id === undefined || o.id === null ? null : String(o.id),
+          message: typeof o.message === 'string' ? o.message : JSON.stringify(o.message ?? null),
+        };
+        const line = typeof o.line === 'string' ? Number(o.line) : o.line;
+        if (typeof line === 'number' && Number.isFinite(line)) issue.line = line;
+        return issue;
+      })
+    : [];
+
+const count = (v: unknown, fallback: number): number => {
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : fallback;
+};
+
+/**
+ * Final statuses: `finished` and `error`; `canceled`/`cancelled` (documented, never seen, reference §9 q8)
+ * is reported as kind 'error' with its raw value. Everything else (dispatched, started, scheduled, …) is
+ * still running.
+ */
+export function parseBatchStatus(body: unknown, handle: string): BatchStatus {
+  const data = typeof body === 'object' && body !== null ? (body as { data?: unknown }).data : undefined;
+  const node = Array.isArray(data) ? data[0] : undefined;
+  if (typeof node !== 'object' || node === null) throw unexpected('check_batch_request_status', 'no data[0]');
+  const n = node as Record<string, unknown>;
+  const raw = String(n.status ?? '').toLowerCase();
+  const h = typeof n.handle === 'string' ? n.handle : handle;
+  if (raw !== 'finished' && raw !== 'error' && raw !== 'canceled' && raw !== 'cancelled') {
+    return { kind: 'running', handle: h, raw };
+  }
+  const errors = issues(n.errors);
+  const warnings = issues(n.warnings);
+  return {
+    kind: raw === 'finished' ? 'finished' : 'error',
+    handle: h,
+    raw,
+    errorsTotal: count(n.errors_total_count, errors.length),
+    warningsTotal: count(n.warnings_total_count, warnings.length),
+    errors,
+    warnings,
+    invalidIds: Array.isArray(n.ids_of_invalid_requests) ? n.ids_of_invalid_requests.map(String) : [],
+  };
+}

@@ -1,0 +1,135 @@
+import type { Logger } from '../../logger.ts';
+
+/** Which Graph endpoint a fault applies to. */
+export type SimEndpoint = 'items_batch' | 'check_batch_request_status';
+
+/** One injected Graph error. Matching calls get it `times` times (then it is spent), or at `rate`, or always. */
+export interface InjectedError {
+  code: number;
+  subcode?: number;
+  /** Default: every Graph endpoint. */
+  endpoint?: SimEndpoint | 'any';
+  message?: string;
+  type?: string;
+  httpStatus?: number;
+  isTransient?: boolean;
+  /** For throttling codes: minutes put in estimated_time_to_regain_access of the usage header (default 1). */
+  etaMinutes?: number;
+  times?: number;
+  rate?: number;
+}
+
+/**
+ * Faults, switchable at start-up (options.faults, CLI flags) and at run time (setFaults, POST /_admin/faults).
+ * Rates draw from a PRNG seeded with `seed`, so a run with the same calls fails the same way.
+ */
+export interface SimulatorFaults {
+  /** Every items_batch is refused with 80014 and a usage header at 100 % (`true` = ETA 1 minute). */
+  throttle?: boolean | { etaMinutes?: number; times?: number };
+  /** Every check_batch_request_status is refused with 80009. */
+  statusThrottle?: boolean | { etaMinutes?: number; times?: number };
+  /** Share (0–1) of Graph calls answered with a bare HTTP 5xx and an HTML body (a proxy failing). */
+  serverErrorRate?: number;
+  serverErrorStatus?: number;
+  /** Share (0–1) of Graph calls answered with error code 2 (temporary service error), HTTP 503. */
+  code2Rate?: number;
+  /** Every Graph response is delayed this long (real time). */
+  latencyMs?: number;
+  /** Every Graph call fails with 190 (default subcode 463, expired) even with the right token. */
+  invalidToken?: boolean | { subcode?: number; times?: number };
+  /** Items whose id matches this regular expression fail during processing (not in the first pass). */
+  rejectIdPattern?: string;
+  /** Share (0–1) of batches that end with status `error` and apply nothing. */
+  batchErrorRate?: number;
+  /** Any other Graph error (1, 4, 10, 17, 32, 100, 102, 200, 613, …). */
+  errors?: InjectedError[];
+  /** Seed of the PRNG behind the rates; setting faults with a seed restarts the sequence. */
+  seed?: number;
+}
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  /** The token the simulator accepts (Bearer header or access_token parameter). */
+  accessToken: string;
+  /** When set, every Graph call must carry a matching appsecret_proof. */
+  appSecret?: string;
+  /** Time from items_batch to `finished` (open question §9 q1: Meta publishes no figure). Default 1000. */
+  processingDelayMs?: number;
+  /** items_batch calls per catalog per rolling hour before 80014. Default 200. */
+  hourlyCallBudget?: number;
+  /** check_batch_request_status reads per catalog per rolling hour before 80009. Default 20000. */
+  statusReadBudget?: number;
+  /** Cap of the `errors` and `warnings` samples. Default 20. */
+  errorSampleSize?: number;
+  /** Largest request body; over it Meta answers code 1. Default 28,000,000. */
+  maxBodyBytes?: number;
+  /** Most records in one items_batch. Default 5000. */
+  maxRequests?: number;
+  faults?: SimulatorFaults;
+  logger?: Logger;
+
+  /** Clock of budgets and processing; inject in tests to step time instead of sleeping. */
+  now?: () => number;
+  /** Rolling window of both budgets. Default one hour. */
+  budgetWindowMs?: number;
+  /** Open question §9 q4: `line` in status errors is 0- or 1-based. Default 0. */
+  lineBase?: 0 | 1;
+  /** Open question §9 q6: title/description limits. Defaults 150 / 5000. */
+  titleMaxLength?: number;
+  descriptionMaxLength?: number;
+  /** Open question §9 q5: key and type strings of the usage header. Defaults: the catalog id; catalog_batch / catalog_management. */
+  businessId?: string;
+  batchBucType?: string;
+  statusBucType?: string;
+  /** Open question §9 q2: HTTP status per Graph error code. Default: 1 → 500, 2 → 503, everything else 400. */
+  errorHttpStatus?: Record<number, number>;
+  /** Only these catalog ids exist (others → code 100, subcode 33); default: any id. */
+  catalogIds?: string[];
+  /** Calls kept by the call log (oldest dropped first). Default 10,000. */
+  callLogLimit?: number;
+}
+
+export type SimEncoding = 'json' | 'form' | 'multipart' | 'query' | 'none' | 'other';
+
+/** One call the simulator received. */
+export interface SimCall {
+  seq: number;
+  /** ms since epoch on the simulator clock, and the same as ISO text. */
+  at: number;
+  time: string;
+  method: string;
+  /** Path without the query string (tokens never reach the log). */
+  path: string;
+  endpoint: SimEndpoint | 'products' | 'other';
+  catalogId: string | null;
+  encoding: SimEncoding;
+  /** Records in an items_batch call (null for other calls or an unreadable `requests`). */
+  itemCount: number | null;
+  bytes: number;
+  /** Null while the call is still being answered. */
+  httpStatus: number | null;
+  outcome: 'pending' | 'ok' | 'error';
+  errorCode: number | null;
+  errorSubcode: number | null;
+  handle: string | null;
+  durationMs: number | null;
+}
+
+export interface StoredProduct {
+  id: string;
+  [field: string]: unknown;
+}
+
+export interface Simulator {
+  /** Base URL, e.g. http://127.0.0.1:41234 (use as META_GRAPH_URL). */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  setFaults(faults: SimulatorFaults): void;
+  faults(): SimulatorFaults;
+  calls(): SimCall[];
+  products(catalogId: string): StoredProduct[];
+  /** Forgets products, batches, budgets and calls, and puts the start-up faults back. */
+  reset(): void;
+}
