@@ -18,7 +18,12 @@ import {
   type ObjectOwnership,
   type QueueConfiguration,
 } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import path from 'node:path';
 import { loadTemplate, resolveValue, type CfnTemplate, type ResolveContext } from './cfn-template.ts';
 import { repoRoot, waitFor } from './moto-server.ts';
@@ -300,6 +305,14 @@ export async function deployTemplate(options: DeployOptions): Promise<DeployResu
   const physical = new Map(
     (resources.StackResources ?? []).map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]),
   );
+  // Queue URLs as the endpoint itself serves them: the SQS client sends to a QueueUrl's own host, so a
+  // URL naming the public AWS host would bypass a local endpoint.
+  for (const r of resources.StackResources ?? []) {
+    if (r.ResourceType !== 'AWS::SQS::Queue' || !r.PhysicalResourceId) continue;
+    const QueueName = r.PhysicalResourceId.split('/').pop()!;
+    const { QueueUrl } = await clients.sqs.send(new GetQueueUrlCommand({ QueueName }));
+    physical.set(r.LogicalResourceId!, QueueUrl!);
+  }
   const [, , , region, accountId] = stack!.StackId!.split(':');
   const ctx: ResolveContext = {
     parameters,

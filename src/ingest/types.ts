@@ -3,6 +3,12 @@ import type { CatalogItem } from '../meta/types.ts';
 /**
  * The contract of the CSV reader (csv-reader.ts): a stream of rows in, accepted items and row
  * rejections out, or a FileUnusableError for a file that cannot be read as the CSV contract at all.
+ *
+ * A FileUnusableError can come before the first event (gzip, binary, wrong header) or in the middle of
+ * the file (invalid UTF-8 or a NUL byte on line 5000, a record that never ends). Either way the WHOLE file
+ * is unusable: a consumer must discard the rows it already received from that file and write a
+ * file-level report. Any other error (the input stream failed, e.g. an S3 connection reset) is not about
+ * the file's content and is worth a retry.
  */
 
 export interface IngestOptions {
@@ -13,7 +19,20 @@ export interface IngestOptions {
   defaultCondition: string;
   titleMaxLength: number;
   descriptionMaxLength: number;
+  /**
+   * Longest record (characters, quoted newlines included) before the file is refused as
+   * `line-too-long`; bounds the memory one record can take. Default DEFAULT_MAX_RECORD_LENGTH.
+   */
+  maxRecordLength?: number;
 }
+
+/**
+ * 256 Ki characters: well above any valid row (a 100,000-character description, the largest
+ * DESCRIPTION_MAX_LENGTH allows, plus URLs and extras), and small enough that fast-csv, which rescans an
+ * unfinished record character by character on every chunk, spends milliseconds and a few tens of MB on a
+ * runaway line (a 50 MB line without breaks, a quote never closed) before it is refused.
+ */
+export const DEFAULT_MAX_RECORD_LENGTH = 256 * 1024;
 
 /** A row that passed the contract, mapped to Meta's fields. `line` is where the record starts (header = 1). */
 export interface AcceptedRow {
