@@ -1,0 +1,119 @@
+import type { Manifest, ManifestBatch, ManifestSource, MetaReport } from './records.ts';
+
+/** What `status` shows of a manifest: one summary row, or the full detail. Pure. */
+
+export interface ManifestRow {
+  hour: string;
+  manifestId: string;
+  key: string;
+  state: string;
+  files: number;
+  unusableFiles: number;
+  rowsRejected: number;
+  itemsSent: number;
+  calls: number | null;
+  accepted: number;
+  rejected: number;
+  unknown: number;
+  updatedAt: string | null;
+  /** Set when the document could not be read; the other fields are then zero. */
+  error?: string;
+}
+
+export function summarizeManifest(hour: string, key: string, m: Manifest): ManifestRow {
+  return {
+    hour,
+    manifestId: m.manifestId,
+    key,
+    state: m.state,
+    files: m.sources.length,
+    unusableFiles: m.sources.filter((s) => s.fileError).length,
+    rowsRejected: m.counts.rowsRejected ?? m.sources.reduce((n, s) => n + (s.rows?.rejected ?? 0), 0),
+    itemsSent: m.counts.items,
+    calls: m.counts.calls ?? null,
+    accepted: m.counts.accepted,
+    rejected: m.counts.rejected,
+    unknown: m.counts.unknown,
+    updatedAt: m.updatedAt ?? null,
+  };
+}
+
+export function unreadableRow(hour: string, key: string, error: string): ManifestRow {
+  const id =
+    key
+      .split('/')
+      .pop()
+      ?.replace(/\.json$/, '') ?? key;
+  return {
+    hour,
+    manifestId: id,
+    key,
+    state: 'unreadable',
+    files: 0,
+    unusableFiles: 0,
+    rowsRejected: 0,
+    itemsSent: 0,
+    calls: null,
+    accepted: 0,
+    rejected: 0,
+    unknown: 0,
+    updatedAt: null,
+    error,
+  };
+}
+
+export interface RejectedItem {
+  id: string;
+  reason: string;
+  batchIndex: number;
+  /** Source file and line, when a meta report names them. */
+  key: string | null;
+  line: number | null;
+}
+
+export interface ManifestDetail {
+  key: string;
+  manifest: Pick<
+    Manifest,
+    | 'manifestId'
+    | 'window'
+    | 'state'
+    | 'catalogId'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'submittedAt'
+    | 'finishedAt'
+    | 'archivedAt'
+    | 'counts'
+    | 'errorReportKeys'
+  >;
+  sources: ManifestSource[];
+  batches: Omit<ManifestBatch, 'rejected'>[];
+  rejected: RejectedItem[];
+}
+
+export function manifestDetail(key: string, m: Manifest, metaReports: readonly MetaReport[]): ManifestDetail {
+  const origin = new Map<string, { key: string; line: number }>();
+  for (const r of metaReports)
+    for (const x of r.rejected) origin.set(`${x.batchIndex}/${x.id}`, { key: x.key, line: x.line });
+  const rejected: RejectedItem[] = m.batches.flatMap((b) =>
+    (b.rejected ?? []).map((x) => {
+      const o = origin.get(`${b.index}/${x.id}`);
+      return { id: x.id, reason: x.reason, batchIndex: b.index, key: o?.key ?? null, line: o?.line ?? null };
+    }),
+  );
+  // Rejections only a report knows of (a manifest written before the report was merged) still count.
+  const listed = new Set(rejected.map((r) => `${r.batchIndex}/${r.id}`));
+  for (const r of metaReports)
+    for (const x of r.rejected)
+      if (!listed.has(`${x.batchIndex}/${x.id}`))
+        rejected.push({ id: x.id, reason: x.reason, batchIndex: x.batchIndex, key: x.key, line: x.line });
+  const { sources, batches, schemaVersion: _v, ...manifest } = m;
+  return {
+    key,
+    manifest,
+    sources,
+    batches: batches.map(({ rejected: _r, ...b }) => b),
+    rejected,
+  };
+}
