@@ -1,0 +1,282 @@
+"""One function per task of the DAG: read, decide (``decisions``), act (``storage``), report.
+
+Each returns a small JSON-able report (the task's XCom): counts, plus at most ``SAMPLE`` keys so an
+operator sees which files or manifests were touched without the XCom growing with the backlog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from catalog_sync_reconcile.contract import iso, recheck_message, straggler_message
+from catalog_sync_reconcile.decisions import (
+    FINISHED,
+    SUBMITTED,
+    archive_verdict,
+    coverage_index,
+    health_breaches,
+    is_stuck,
+    manifest_fully_archived,
+    may_send,
+    rejections_in_hour,
+    straggler_verdict,
+)
+from catalog_sync_reconcile.settings import Settings, load_settings
+from catalog_sync_reconcile.storage import Clients, Storage, resolve_resources, utcnow
+
+log = logging.getLogger(__name__)
+SAMPLE = 20
+TASKS = ("stragglers", "stuck", "archive", "health")
+
+
+class ArchiveVerificationError(RuntimeError):
+    """An archive copy did not match its source; the landing file was kept."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What one task of one DAG run works with."""
+
+    settings: Settings
+    storage: Storage
+    anchor: datetime
+
+
+def open_run(
+    anchor: datetime,
+    get_variable: Callable[[str, str], Any],
+    clients: Clients | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Run:
+    """Reads the Variables, resolves bucket/queue names (from the stack when left empty)."""
+    settings = load_settings(get_variable)
+    clients = clients or Clients(settings.aws_conn_id)
+    settings = resolve_resources(settings, clients)
+    return Run(settings, Storage(settings, clients, clock), anchor)
+
+
+STRAGGLER_COUNTS = (
+    "files", "fresh", "covered", "inFlight", "noManifest", "neverSubmitted",
+    "sent", "recentlySent", "deferred", "markersDeleted", "invalidManifests",
+)  # fmt: skip
+STUCK_COUNTS = (
+    "manifests", "submittedRecently", "stuck", "sent", "recentlySent", "deferred", "markersDeleted",
+    "invalidManifests",
+)  # fmt: skip
+ARCHIVE_COUNTS = (
+    "files", "ready", "notCovered", "waiting", "neverDelivered", "moved", "changed", "verifyFailed",
+    "deferred", "manifestsArchived", "manifestsWaiting", "manifestConflicts", "invalidManifests",
+)  # fmt: skip
+
+
+def _camel(verdict: str) -> str:
+    """Report keys are camelCase like the manifests' (no-manifest -> noManifest)."""
+    head, *rest = verdict.split("-")
+    return head + "".join(part.title() for part in rest)
+
+
+def _report(run: Run, names: tuple[str, ...], counts: Counter[str], **extra: Any) -> dict[str, Any]:
+    """Every count of the task, zeros included, so a report always has the same shape."""
+    unknown = set(counts) - set(names)
+    if unknown:
+        raise ValueError(f"report counts not declared: {sorted(unknown)}")
+    return {"anchor": iso(run.anchor), **{name: counts[name] for name in names}, **extra}
+
+
+def stragglers(run: Run) -> dict[str, Any]:
+    """Re-enqueues landing files past the grace period that no submitted manifest covers.
+
+    A file already re-enqueued within the grace period (marker under ``<synced>/sweep/straggler/``) is
+    not sent again; markers of files that left landing, changed or got covered are deleted.
+    """
+    s, storage, anchor = run.settings, run.storage, run.anchor
+    files = storage.landing_files()
+    manifests, invalid = storage.manifests(anchor)
+    index = coverage_index(manifests)
+    markers = storage.markers("straggler")
+    counts: Counter[str] = Counter(files=len(files), invalidManifests=len(invalid))
+    keep: set[str] = set()
+    sent: list[str] = []
+    for file in sorted(files, key=lambda f: f.key):
+        verdict = straggler_verdict(file, index.get(file.identity, []), anchor, s.straggler_grace)
+        counts[_camel(verdict)] += 1
+        marker_key = storage.straggler_marker_key(file)
+        marker = markers.get(marker_key)
+        if marker is not None and marker.message.get("etag") != file.etag:
+            marker = None  # a marker for older content of the key says nothing about this one
+        if marker is not None and verdict != "covered":
+            keep.add(marker_key)
+        if verdict not in ("no-manifest", "never-submitted"):
+            continue
+        if not may_send(marker.anchor if marker else None, anchor, s.straggler_grace):
+            counts["recentlySent"] += 1
+            continue
+        if len(sent) >= s.max_actions_per_task:
+            counts["deferred"] += 1
+            continue
+        message = straggler_message(file.bucket, file.key, file.etag, verdict, storage.clock())
+        message_id = storage.send(message)
+        storage.put_marker(marker_key, anchor, message, message_id)
+        keep.add(marker_key)
+        counts["sent"] += 1
+        sent.append(file.key)
+        log.info("straggler %s (%s, etag %s): message %s", file.key, verdict, file.etag, message_id)
+    obsolete = sorted(markers.keys() - keep)
+    for marker_key in obsolete:
+        storage.delete_marker(marker_key)
+    counts["markersDeleted"] = len(obsolete)
+    return _report(run, STRAGGLER_COUNTS, counts, sentKeys=sent[:SAMPLE])
+
+
+def stuck(run: Run) -> dict[str, Any]:
+    """Sends a status re-check for each manifest submitted longer than the threshold and not final."""
+    s, storage, anchor = run.settings, run.storage, run.anchor
+    manifests, invalid = storage.manifests(anchor)
+    markers = storage.markers("recheck")
+    counts: Counter[str] = Counter(manifests=len(manifests), invalidManifests=len(invalid))
+    keep: set[str] = set()
+    sent: list[str] = []
+    for manifest in sorted(manifests, key=lambda m: m.key):
+        if manifest.state != SUBMITTED:
+            continue
+        marker_key = storage.recheck_marker_key(manifest)
+        marker = markers.get(marker_key)
+        if marker is not None:
+            keep.add(marker_key)
+        if not is_stuck(manifest, anchor, s.stuck_after):
+            counts["submittedRecently"] += 1
+            continue
+        counts["stuck"] += 1
+        if not may_send(marker.anchor if marker else None, anchor, s.stuck_after):
+            counts["recentlySent"] += 1
+            continue
+        if len(sent) >= s.max_actions_per_task:
+            counts["deferred"] += 1
+            continue
+        message = recheck_message(manifest.key, storage.clock())
+        message_id = storage.send(message)
+        storage.put_marker(marker_key, anchor, message, message_id)
+        keep.add(marker_key)
+        counts["sent"] += 1
+        sent.append(manifest.key)
+        log.info(
+            "stuck manifest %s (submitted %s): re-check message %s",
+            manifest.key,
+            iso(manifest.submitted_at),
+            message_id,
+        )
+    obsolete = sorted(markers.keys() - keep)
+    for marker_key in obsolete:
+        storage.delete_marker(marker_key)
+    counts["markersDeleted"] = len(obsolete)
+    return _report(run, STUCK_COUNTS, counts, sentKeys=sent[:SAMPLE])
+
+
+def archive(run: Run) -> dict[str, Any]:
+    """Moves files whose covering manifests are all final, then marks fully moved manifests archived."""
+    s, storage, anchor = run.settings, run.storage, run.anchor
+    files = storage.landing_files()
+    manifests, invalid = storage.manifests(anchor)
+    index = coverage_index(manifests)
+    counts: Counter[str] = Counter(files=len(files), invalidManifests=len(invalid))
+    in_landing = {f.identity for f in files}
+    moved: list[str] = []
+    failed: list[str] = []
+    for file in sorted(files, key=lambda f: f.key):
+        verdict = archive_verdict(file, index.get(file.identity, []), anchor, s.stale_pending)
+        counts[_camel(verdict)] += 1
+        if verdict != "ready":
+            continue
+        if len(moved) + len(failed) >= s.max_actions_per_task:
+            counts["deferred"] += 1
+            continue
+        outcome = storage.move_to_archive(file)
+        counts[_camel(outcome)] += 1
+        if outcome == "moved":
+            in_landing.discard(file.identity)
+            moved.append(file.key)
+            log.info("archived %s -> %s", file.key, storage.archive_key(file.key))
+        elif outcome == "changed":
+            log.info("%s changed since it was listed; judged again next run", file.key)
+        else:
+            failed.append(file.key)
+
+    archived_cache: dict[tuple[str, str, str], bool] = {}
+    marked: list[str] = []
+    for manifest in sorted(manifests, key=lambda m: m.key):
+        if manifest.state != FINISHED:
+            continue
+        for identity in manifest.source_identities():
+            if identity not in archived_cache:
+                archived_cache[identity] = storage.source_archived(*identity, in_landing=in_landing)
+        if not manifest_fully_archived(manifest, archived_cache):
+            counts["manifestsWaiting"] += 1
+        elif storage.mark_archived(manifest):
+            counts["manifestsArchived"] += 1
+            marked.append(manifest.key)
+            log.info("manifest %s: archived", manifest.key)
+        else:
+            counts["manifestConflicts"] += 1
+            log.info("manifest %s changed since it was read; retried next run", manifest.key)
+    report = _report(run, ARCHIVE_COUNTS, counts, movedKeys=moved[:SAMPLE], archivedManifests=marked[:SAMPLE])
+    if failed:
+        log.error("archive report: %s", report)
+        raise ArchiveVerificationError(
+            f"{len(failed)} archive copies failed verification (landing kept): {', '.join(failed[:SAMPLE])}"
+        )
+    return report
+
+
+def health(run: Run) -> dict[str, Any]:
+    """Measures DLQ depth, the queue's oldest message age and the last hour's rejections.
+
+    Returns the report with a ``breaches`` list; the DAG task fails when it is not empty.
+    """
+    s, storage, anchor = run.settings, run.storage, run.anchor
+    manifests, invalid = storage.manifests(anchor)
+    rows_rejected, items_rejected = rejections_in_hour(manifests, anchor)
+    dlq_messages = storage.queue_depth(s.dlq_url)
+    queue_messages = storage.queue_depth(s.queue_url)
+    oldest = storage.oldest_message_age()
+    breaches = health_breaches(
+        dlq_messages=dlq_messages,
+        oldest_message_age=oldest,
+        rows_rejected_hour=rows_rejected,
+        items_rejected_hour=items_rejected,
+        max_dlq_messages=s.max_dlq_messages,
+        max_oldest_message=s.max_oldest_message,
+        max_rows_rejected_per_hour=s.max_rows_rejected_per_hour,
+        max_items_rejected_per_hour=s.max_items_rejected_per_hour,
+    )
+    for breach in breaches:
+        log.error("health threshold crossed: %s", breach.describe())
+    return {
+        "anchor": iso(anchor),
+        "dlqMessages": dlq_messages,
+        "queueMessages": queue_messages,
+        "oldestMessageAgeSeconds": None if oldest is None else round(oldest.total_seconds()),
+        "rowsRejectedLastHour": rows_rejected,
+        "itemsRejectedLastHour": items_rejected,
+        "invalidManifests": len(invalid),
+        "breaches": [b.as_dict() for b in breaches],
+    }
+
+
+def summarize(reports: Mapping[str, Mapping[str, Any] | None]) -> tuple[dict[str, Any], list[str]]:
+    """Combines the task reports; also returns the problems that make the run fail.
+
+    A missing report means the task failed before reporting (its own log says why).
+    """
+    problems = [
+        f"{task}: no report (the task failed; see its log)" for task in TASKS if reports.get(task) is None
+    ]
+    health_report = reports.get("health") or {}
+    problems += [f"health: {b['message']}" for b in health_report.get("breaches", [])]
+    summary = {task: dict(reports[task]) if reports.get(task) is not None else None for task in TASKS}
+    summary["problems"] = problems
+    return summary, problems
