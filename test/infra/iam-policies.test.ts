@@ -23,6 +23,7 @@ const NO_RESOURCE_LEVEL = new Set(
     'logs:DescribeLogGroups',
     's3:GetAccountPublicAccessBlock',
     'cloudwatch:PutMetricData',
+    'cloudwatch:GetMetricData',
     'cloudtrail:DescribeTrails',
     'cloudformation:ValidateTemplate',
     'cloudformation:GetTemplateSummary',
@@ -265,6 +266,8 @@ describe('IAM policies in infra/', () => {
       expect(can(dag, 's3:PutObject', `${landing}/archive/a.csv`)).to.be.true;
       expect(can(dag, 's3:GetObject', `${landing}/archive/a.csv`)).to.be.true;
       expect(can(dag, 's3:DeleteObject', `${landing}/landing/a.csv`)).to.be.true;
+      // It deletes exactly the version it copied: a plain delete would hide a newer upload behind a marker.
+      expect(can(dag, 's3:DeleteObjectVersion', `${landing}/landing/a.csv`)).to.be.true;
       expect(can(dag, 's3:GetObject', `${synced}/synced/manifests/m.json`)).to.be.true;
       expect(can(dag, 's3:PutObject', `${synced}/synced/manifests/m.json`)).to.be.true;
     });
@@ -272,7 +275,7 @@ describe('IAM policies in infra/', () => {
     it('cannot delete archived files, rewrite landing files, or touch product state and reports', () => {
       const dag = role('AirflowExecutionRole');
       expect(can(dag, 's3:DeleteObject', `${landing}/archive/a.csv`)).to.be.false;
-      expect(can(dag, 's3:DeleteObjectVersion', `${landing}/landing/a.csv`)).to.be.false;
+      expect(can(dag, 's3:DeleteObjectVersion', `${landing}/archive/a.csv`)).to.be.false;
       expect(can(dag, 's3:PutObject', `${landing}/landing/a.csv`)).to.be.false;
       expect(can(dag, 's3:PutObject', `${synced}/synced/state/0a.json`)).to.be.false;
       expect(can(dag, 's3:PutObject', `${synced}/errors/r.json`)).to.be.false;
