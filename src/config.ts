@@ -198,7 +198,31 @@ export const VARS = {
     env: 'VISIBILITY_TIMEOUT_S',
     default: '120',
     doc: 'visibility the worker keeps on held messages, extended in batches',
-    parse: int(10, 43_200),
+    parse: int(2, 43_200),
+  },
+  maxReceiveCount: {
+    env: 'MAX_RECEIVE_COUNT',
+    default: '5',
+    doc: 'receives after which a failing message is dead-lettered with its reason (match the queue redrive policy)',
+    parse: int(1, 1000),
+  },
+  sqsWaitTimeS: {
+    env: 'SQS_WAIT_TIME_S',
+    default: '20',
+    doc: 'long-polling wait of one SQS receive',
+    parse: int(0, 20),
+  },
+  flushRetryMaxMs: {
+    env: 'FLUSH_RETRY_MAX_MS',
+    default: '60000',
+    doc: 'longest wait between retries of a throttled or failed flush (Meta-advertised waits are honoured beyond it)',
+    parse: int(100, 3_600_000),
+  },
+  authAlertIntervalMs: {
+    env: 'AUTH_ALERT_INTERVAL_MS',
+    default: '300000',
+    doc: 'while Meta refuses the token, the worker repeats its error line this often',
+    parse: int(1000, 86_400_000),
   },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',

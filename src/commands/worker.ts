@@ -1,11 +1,81 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.ts';
+import { readProducts } from '../ingest/csv-reader.ts';
+import { createLogger, registerSecret, type Logger } from '../logger.ts';
+import { createCatalogClient } from '../meta/items-batch-client.ts';
+import { createMetrics, WORKER_SERVICE } from '../metrics.ts';
+import { Worker } from '../worker/worker.ts';
 
-// Placeholder: filled in by its issue. Registered so that --help lists every sub-command.
+/**
+ * `catalog-sync worker`: builds the worker's dependencies from the environment and runs it until
+ * SIGTERM/SIGINT, then flushes or releases held work within SHUTDOWN_GRACE_MS and exits 0.
+ */
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('(not yet implemented)')
-    .action(() => {
-      throw new Error('worker is not implemented yet');
+    .description(
+      "Consume the S3 event queue: read each CSV into its UTC-hour window, send changed products with Meta's " +
+        'items_batch when the window goes quiet, and follow every batch to its final status. Runs until SIGTERM or SIGINT.',
+    )
+    .addHelpText(
+      'after',
+      '\nConfiguration comes from environment variables (see .env.example); the ones the worker uses most:\n' +
+        '  LANDING_BUCKET, SYNCED_BUCKET, QUEUE_URL, DLQ_URL, META_CATALOG_ID, META_ACCESS_TOKEN,\n' +
+        '  CATALOG_CURRENCY, DEBOUNCE_QUIET_MS, DEBOUNCE_MAX_HOLD_MS, VISIBILITY_TIMEOUT_S, SHUTDOWN_GRACE_MS.',
+    )
+    .action(async () => {
+      const config = loadConfig();
+      await runWorker(config);
     });
+}
+
+export function buildWorker(config: Config, logger: Logger): Worker {
+  registerSecret(config.accessToken);
+  registerSecret(config.appSecret);
+  const region = config.awsRegion;
+  // AWS_ENDPOINT_URL (read by the SDK itself) points both clients at a local emulator.
+  const s3 = new S3Client({ region, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
+  const sqs = new SQSClient({ region });
+  const client = createCatalogClient({
+    graphUrl: config.graphUrl,
+    apiVersion: config.apiVersion,
+    catalogId: config.catalogId,
+    accessToken: config.accessToken,
+    appSecret: config.appSecret,
+    hourlyCallBudget: config.hourlyCallBudget,
+    maxRetries: config.maxRetries,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    batchMaxItems: config.batchMaxItems,
+    logger: logger.child({ component: 'graph' }),
+  });
+  const metrics = createMetrics({ namespace: config.metricsNamespace, service: WORKER_SERVICE });
+  return new Worker({ config, s3, sqs, client, readRows: readProducts, logger, metrics });
+}
+
+async function runWorker(config: Config): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, defaultMeta: { component: 'worker' } });
+  const worker = buildWorker(config, logger);
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info('signal received; shutting down', { signal });
+      worker.stop().then(resolve, (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  worker.start();
+  await stopped;
+  // Logs are written asynchronously by winston; let them drain before the process ends.
+  await new Promise<void>((resolve) => {
+    logger.on('finish', () => resolve());
+    logger.end();
+    setTimeout(resolve, 500).unref();
+  });
+  process.exitCode = 0;
 }

@@ -1,0 +1,115 @@
+import type { CatalogItem } from '../meta/types.ts';
+import { compareStamps, contentHash, type SourceStamp } from '../state/product-state.ts';
+
+/**
+ * The products of one open window: for every id the newest row seen so far, and the files they came
+ * from. Memory is bounded by the window's distinct products, not by the size of the files.
+ */
+
+export interface RowCounts {
+  total: number;
+  valid: number;
+  rejected: number;
+  unchanged: number;
+  older: number;
+  superseded: number;
+}
+
+export interface WindowSource {
+  bucket: string;
+  key: string;
+  etag: string;
+  versionId: string | null;
+  sequencer: string | null;
+  /** Event time (ms); LastModified for a straggler. */
+  eventTime: number;
+  size: number | null;
+  fileError: string | null;
+  errorReportKey: string | null;
+  rows: RowCounts;
+}
+
+export interface Candidate {
+  item: CatalogItem;
+  hash: string;
+  stamp: SourceStamp;
+  /** Index into the window's sources. */
+  source: number;
+  line: number;
+}
+
+/** The rows of one file, read completely, before they join a window (a failed read leaves no trace). */
+export interface FileRows {
+  source: WindowSource;
+  rows: Map<string, { item: CatalogItem; line: number }>;
+}
+
+export function sourceStamp(
+  source: Pick<WindowSource, 'eventTime' | 'key' | 'sequencer' | 'etag'>,
+): SourceStamp {
+  return { t: source.eventTime, s: source.key, q: source.sequencer ?? source.etag };
+}
+
+export function emptyCounts(): RowCounts {
+  return { total: 0, valid: 0, rejected: 0, unchanged: 0, older: 0, superseded: 0 };
+}
+
+/** Collects one file's accepted rows; a later line for the same id replaces an earlier one. */
+export class FileRowCollector {
+  readonly rows = new Map<string, { item: CatalogItem; line: number }>();
+  readonly counts = emptyCounts();
+
+  accept(item: CatalogItem, line: number): void {
+    this.counts.total++;
+    this.counts.valid++;
+    if (this.rows.has(item.id)) this.counts.superseded++;
+    this.rows.set(item.id, { item, line });
+  }
+
+  reject(): void {
+    this.counts.total++;
+    this.counts.rejected++;
+  }
+}
+
+export class WindowBuffer {
+  readonly window: string;
+  readonly sources: WindowSource[] = [];
+  readonly candidates = new Map<string, Candidate>();
+  /** Some file came again (a redelivery or a straggler): the flush then looks for a stale earlier manifest. */
+  redelivered = false;
+
+  constructor(window: string) {
+    this.window = window;
+  }
+
+  get size(): number {
+    return this.candidates.size;
+  }
+
+  /** True when this object version (bucket, key, ETag) is already part of the window: a duplicate event. */
+  hasSource(ref: { bucket: string; key: string; etag: string }): boolean {
+    return this.sources.some((s) => s.bucket === ref.bucket && s.key === ref.key && s.etag === ref.etag);
+  }
+
+  /** Adds a fully read file. For each id the newest source wins (event time, then key, then sequencer). */
+  addFile(file: FileRows): void {
+    const index = this.sources.push(file.source) - 1;
+    const stamp = sourceStamp(file.source);
+    for (const [id, row] of file.rows) {
+      const current = this.candidates.get(id);
+      if (current && compareStamps(stamp, current.stamp) <= 0) {
+        file.source.rows.superseded++;
+        continue;
+      }
+      if (current) this.sources[current.source]!.rows.superseded++;
+      this.candidates.set(id, {
+        item: row.item,
+        hash: contentHash(row.item),
+        stamp,
+        source: index,
+        line: row.line,
+      });
+    }
+  }
+}

@@ -1,0 +1,566 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { Consumer } from 'sqs-consumer';
+import type { Config } from '../config.ts';
+import type { DeadLetterKind } from '../dead-letter.ts';
+import type { IngestOptions } from '../ingest/types.ts';
+import type { Logger } from '../logger.ts';
+import type { CatalogClient } from '../meta/types.ts';
+import type { ServiceMetrics } from '../metrics.ts';
+import { ProductStateStore } from '../state/product-state-store.ts';
+import { AbortedError, backoffDelay, sleep } from './backoff.ts';
+import { receiveCountOf, sendToDeadLetterQueue } from './dead-lettering.ts';
+import type { FlushReason } from './debounce.ts';
+import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
+import { readLandingFile, type IntakeDeps, type RowReader } from './file-intake.ts';
+import { flushWindow, type FlushDeps } from './flush.ts';
+import { HeldMessages } from './held-messages.ts';
+import { manifestFolder, type Manifest } from './manifest.ts';
+import { ManifestStore } from './manifest-store.ts';
+import { parseQueueMessage, skipReason, type ObjectRef } from './queue-message.ts';
+import { writeMetaReport, writeRowReport } from './reports.ts';
+import type { Versioned } from './s3-json.ts';
+import { pollManifest, type PollDeps } from './status-poller.ts';
+import { windowBefore, windowOf } from './time-window.ts';
+import { OpenWindows, type OpenWindow } from './open-windows.ts';
+
+/**
+ * The long-running consumer: receives S3 events and sweep messages, reads each file into the open window
+ * of its UTC hour, holds the messages (held-messages.ts) until the window's flush (flush.ts) has durably
+ * recorded the work, then follows the batches to their final status (status-poller.ts). Flushes run one
+ * at a time, so an older window's rows can never overtake a newer window's in this process.
+ */
+
+export type WorkerConfig = Pick<
+  Config,
+  | 'landingBucket'
+  | 'landingPrefix'
+  | 'syncedBucket'
+  | 'syncedPrefix'
+  | 'errorsPrefix'
+  | 'queueUrl'
+  | 'dlqUrl'
+  | 'catalogId'
+  | 'currency'
+  | 'columnMap'
+  | 'defaultCondition'
+  | 'titleMaxLength'
+  | 'descriptionMaxLength'
+  | 'batchMaxItems'
+  | 'maxPayloadBytes'
+  | 'quietMs'
+  | 'maxHoldMs'
+  | 'windowMaxItems'
+  | 'maxHeldMessages'
+  | 'visibilityTimeoutS'
+  | 'shutdownGraceMs'
+  | 'statusPollInitialMs'
+  | 'statusPollMaxMs'
+  | 'statusPollDeadlineMs'
+  | 'maxReceiveCount'
+  | 'sqsWaitTimeS'
+  | 'flushRetryMaxMs'
+  | 'authAlertIntervalMs'
+>;
+
+export interface WorkerDeps {
+  config: WorkerConfig;
+  s3: S3Client;
+  sqs: SQSClient;
+  client: CatalogClient;
+  readRows: RowReader;
+  logger: Logger;
+  metrics?: ServiceMetrics;
+  now?: () => number;
+}
+
+const FLUSH_ATTEMPTS = 3;
+
+export class Worker {
+  readonly #d: WorkerDeps;
+  readonly #c: WorkerConfig;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #held: HeldMessages;
+  readonly #consumer: Consumer;
+  readonly #manifests: ManifestStore;
+  readonly #flushDeps: FlushDeps;
+  readonly #pollDeps: PollDeps;
+  readonly #intake: IntakeDeps;
+
+  readonly #windows: OpenWindows;
+  /** Tasks (windows, re-checks) not yet completed; a message is only held for live tasks. */
+  readonly #liveTasks = new Set<string>();
+  readonly #polls = new Map<string, Promise<void>>();
+  #flushChain: Promise<void> = Promise.resolve();
+  #seq = 0;
+  #inflight = 0;
+  /** Aborts flush retries and status polls: at the end of the shutdown grace period, or on a halt. */
+  readonly #workAbort = new AbortController();
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+  #halted: SubmissionHaltedError | null = null;
+  #alarmTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: WorkerDeps) {
+    this.#d = deps;
+    this.#c = deps.config;
+    this.#log = deps.logger;
+    this.#now = deps.now ?? Date.now;
+    const c = deps.config;
+    this.#held = new HeldMessages({
+      sqs: deps.sqs,
+      queueUrl: c.queueUrl,
+      visibilityTimeoutS: c.visibilityTimeoutS,
+      maxHeld: c.maxHeldMessages,
+      logger: deps.logger,
+      now: this.#now,
+      onFull: () => this.#windows.closeAll('backpressure'),
+    });
+    this.#windows = new OpenWindows({
+      timing: { quietMs: c.quietMs, maxHoldMs: c.maxHoldMs, maxItems: c.windowMaxItems },
+      now: this.#now,
+      newTask: (name) => this.#newTask(name),
+      onClose: (open, reason) => this.#enqueueFlush(open, reason),
+    });
+    this.#manifests = new ManifestStore({ s3: deps.s3, bucket: c.syncedBucket });
+    const ingest: IngestOptions = {
+      currency: c.currency,
+      columnMap: c.columnMap,
+      defaultCondition: c.defaultCondition,
+      titleMaxLength: c.titleMaxLength,
+      descriptionMaxLength: c.descriptionMaxLength,
+    };
+    const reports = { s3: deps.s3, bucket: c.syncedBucket, errorsPrefix: c.errorsPrefix };
+    this.#intake = {
+      s3: deps.s3,
+      readRows: deps.readRows,
+      ingest,
+      writeReport: (r) => writeRowReport(reports, r, this.#now()),
+    };
+    this.#flushDeps = {
+      client: deps.client,
+      state: new ProductStateStore({ s3: deps.s3, bucket: c.syncedBucket, syncedPrefix: c.syncedPrefix }),
+      manifests: this.#manifests,
+      logger: deps.logger,
+      now: this.#now,
+      catalogId: c.catalogId,
+      syncedPrefix: c.syncedPrefix,
+      batchMaxItems: c.batchMaxItems,
+      maxPayloadBytes: c.maxPayloadBytes,
+      abandonAfterMs: c.visibilityTimeoutS * 1000,
+      retry: { initialMs: Math.min(1000, c.flushRetryMaxMs), maxMs: c.flushRetryMaxMs },
+      metrics: deps.metrics,
+    };
+    this.#pollDeps = {
+      client: deps.client,
+      manifests: this.#manifests,
+      logger: deps.logger,
+      now: this.#now,
+      syncedPrefix: c.syncedPrefix,
+      initialMs: c.statusPollInitialMs,
+      maxMs: c.statusPollMaxMs,
+      deadlineMs: c.statusPollDeadlineMs,
+      writeMetaReport: (m, rejected) => writeMetaReport(reports, m, rejected, this.#now()),
+      metrics: deps.metrics,
+    };
+    this.#consumer = Consumer.create({
+      queueUrl: c.queueUrl,
+      sqs: deps.sqs,
+      batchSize: 10,
+      waitTimeSeconds: c.sqsWaitTimeS,
+      visibilityTimeout: c.visibilityTimeoutS,
+      // Covers the handler (reading a large file); once it returns, HeldMessages takes over.
+      heartbeatInterval: Math.max(1, Math.floor(c.visibilityTimeoutS / 2)),
+      messageSystemAttributeNames: ['ApproximateReceiveCount'],
+      // A message whose handler threw comes back after a backoff, not after the full visibility timeout.
+      terminateVisibilityTimeout: (msgs) =>
+        Math.min(c.visibilityTimeoutS, 2 ** Math.min(10, receiveCountOf(msgs[0] ?? {}))),
+      handleMessage: (m) => this.#handle(m),
+    });
+    this.#consumer.on('error', (err) => this.#log.warn('SQS error', { err }));
+    this.#consumer.on('processing_error', (err, m) =>
+      this.#log.warn('message handling failed; SQS will deliver it again', { err, messageId: m.MessageId }),
+    );
+  }
+
+  get halted(): boolean {
+    return this.#halted !== null;
+  }
+
+  get heldMessages(): number {
+    return this.#held.size;
+  }
+
+  start(): void {
+    this.#held.start();
+    this.#consumer.start();
+    this.#log.info('worker started', { stage: 'started', queueUrl: this.#c.queueUrl });
+    void this.#resumeSubmitted().catch((err) =>
+      this.#log.error('could not resume status polling of submitted manifests', { err }),
+    );
+  }
+
+  /** Stops receiving, flushes what can be flushed within the grace period, releases the rest. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#shutdown();
+    return this.#stopped;
+  }
+
+  // ── receiving ──────────────────────────────────────────────────────────────────────────────────────
+
+  async #handle(message: Message): Promise<Message | undefined> {
+    const receivedAt = this.#now();
+    this.#inflight++;
+    try {
+      await this.#held.waitForCapacity(this.#workAbort.signal);
+      if (this.#stopping || this.#halted) {
+        await this.#releaseNow(message);
+        return undefined;
+      }
+      return await this.#dispatch(message, receivedAt);
+    } catch (err) {
+      return await this.#onHandlerError(message, err);
+    } finally {
+      this.#inflight--;
+    }
+  }
+
+  async #dispatch(message: Message, receivedAt: number): Promise<Message | undefined> {
+    const log = this.#log.child({ messageId: message.MessageId });
+    const msg = parseQueueMessage(message.Body);
+    switch (msg.kind) {
+      case 's3-test-event':
+        log.info('s3:TestEvent acknowledged', { bucket: msg.bucket });
+        return message;
+      case 'invalid':
+        log.warn('message cannot be processed; dead-lettered with its reason', {
+          reason: msg.reason,
+          kind: msg.deadLetter,
+        });
+        await this.#deadLetter(message, msg.deadLetter, msg.reason);
+        return message;
+      case 'status-recheck': {
+        const task = this.#newTask(`recheck:${msg.manifestKey}`);
+        this.#held.hold(message, [task], receivedAt);
+        void this.#recheck(task, msg.manifestKey);
+        return undefined;
+      }
+      case 's3-event':
+      case 'straggler': {
+        for (const r of msg.kind === 's3-event' ? msg.ignored : []) {
+          log.info('S3 record ignored', { fileKey: r.key, reason: r.reason });
+        }
+        const objects = msg.kind === 's3-event' ? msg.objects : [msg.object];
+        const again = msg.kind === 'straggler' || receiveCountOf(message) > 1;
+        const tasks: string[] = [];
+        for (const ref of objects) {
+          const task = await this.#intakeObject(ref, again, log.child({ fileKey: ref.key }));
+          if (task) tasks.push(task);
+        }
+        // A window may have flushed while a later record was read; its work is recorded already.
+        const live = [...new Set(tasks)].filter((t) => this.#liveTasks.has(t));
+        if (live.length === 0) return message;
+        this.#held.hold(message, live, receivedAt);
+        this.#windows.schedule();
+        return undefined;
+      }
+    }
+  }
+
+  /** Reads one object into its window; returns the window's task, or null when there is nothing to wait for. */
+  async #intakeObject(ref: ObjectRef, again: boolean, log: Logger): Promise<string | null> {
+    const skip = skipReason(ref, { bucket: this.#c.landingBucket, prefix: this.#c.landingPrefix });
+    if (skip) {
+      log.info('object skipped', { reason: skip });
+      return null;
+    }
+    if (ref.etag && ref.eventTime !== null) {
+      const open = this.#windows.get(windowOf(ref.eventTime));
+      if (open && open.buffer.hasSource({ bucket: ref.bucket, key: ref.key, etag: ref.etag })) {
+        open.buffer.redelivered ||= again;
+        log.info('duplicate event for a file already in the open window', { window: open.buffer.window });
+        return open.task;
+      }
+    }
+    const result = await readLandingFile(this.#intake, ref);
+    if (result.kind === 'gone') {
+      log.info('object no longer exists; acknowledged', { reason: 'NoSuchKey' });
+      return null;
+    }
+    if (result.kind === 'changed') {
+      log.info('object was overwritten after this event; its newer version has its own event', {
+        etag: ref.etag,
+      });
+      return null;
+    }
+    const { file, window } = result;
+    const open = this.#windows.addFile(window, file, again);
+    const rows = file.source.rows;
+    this.#d.metrics?.count('FilesProcessed');
+    this.#d.metrics?.count('RowsValid', rows.valid);
+    this.#d.metrics?.count('RowsRejected', rows.rejected);
+    log.info('file read into window', {
+      stage: 'window-open',
+      window,
+      etag: file.source.etag,
+      rows: rows.total,
+      valid: rows.valid,
+      rejected: rows.rejected,
+      fileError: file.source.fileError,
+      report: file.source.errorReportKey,
+      products: open.buffer.size,
+    });
+    if (open.buffer.size >= this.#c.windowMaxItems) this.#windows.close(open, 'max-items');
+    return open.task;
+  }
+
+  async #onHandlerError(message: Message, err: unknown): Promise<Message | undefined> {
+    const count = receiveCountOf(message);
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    if (count >= this.#c.maxReceiveCount) {
+      this.#log.error('message failed on its last allowed receive; dead-lettered with its reason', {
+        messageId: message.MessageId,
+        receiveCount: count,
+        error: why,
+      });
+      await this.#deadLetter(message, 'transient-exhausted', why);
+      return message;
+    }
+    throw err;
+  }
+
+  async #deadLetter(message: Message, kind: DeadLetterKind, error: string): Promise<void> {
+    await sendToDeadLetterQueue(
+      this.#d.sqs,
+      { dlqUrl: this.#c.dlqUrl, sourceQueueUrl: this.#c.queueUrl },
+      message,
+      { kind, error },
+      this.#now(),
+    );
+  }
+
+  async #releaseNow(message: Message): Promise<void> {
+    await this.#d.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.#c.queueUrl,
+        ReceiptHandle: message.ReceiptHandle!,
+        VisibilityTimeout: 0,
+      }),
+    );
+  }
+
+  // ── windows ────────────────────────────────────────────────────────────────────────────────────────
+
+  #newTask(name: string): string {
+    const task = `${name}#${++this.#seq}`;
+    this.#liveTasks.add(task);
+    return task;
+  }
+
+  #enqueueFlush(open: OpenWindow, reason: FlushReason): void {
+    this.#log.info('window closed', {
+      window: open.buffer.window,
+      reason,
+      products: open.buffer.size,
+      files: open.buffer.sources.length,
+    });
+    this.#flushChain = this.#flushChain.then(() => this.#runFlush(open));
+  }
+
+  async #runFlush(open: OpenWindow): Promise<void> {
+    const log = this.#log.child({ window: open.buffer.window });
+    for (let attempt = 1; ; attempt++) {
+      if (this.#halted) return this.#finishTask(open.task, 'release');
+      const started = this.#now();
+      try {
+        const result = await flushWindow(this.#flushDeps, open.buffer, this.#workAbort.signal);
+        await this.#finishTask(open.task, 'delete');
+        this.#d.metrics?.record('FlushDurationMs', this.#now() - started);
+        this.#d.metrics?.record('HeldMessages', this.#held.size);
+        if (result.needsPolling) this.#follow(result.key, result.manifest);
+        else this.#d.metrics?.count('SyncSucceeded');
+        this.#d.metrics?.flush({ window: open.buffer.window, manifestId: result.manifest.value.manifestId });
+        return;
+      } catch (err) {
+        if (err instanceof SubmissionHaltedError) {
+          this.#halt(err);
+          return this.#finishTask(open.task, 'release');
+        }
+        if (err instanceof AbortedError || this.#workAbort.signal.aborted) {
+          log.warn('flush interrupted; its messages are released for another delivery');
+          return this.#finishTask(open.task, 'release');
+        }
+        if (err instanceof FlushRefusedError) {
+          log.error('Meta refused the flush request; its messages are dead-lettered with the reason', {
+            err,
+          });
+          return this.#deadLetterTask(open.task, 'internal', err.message);
+        }
+        if (attempt >= FLUSH_ATTEMPTS) {
+          log.error('flush failed repeatedly; its messages go back to the queue', { err, attempt });
+          return this.#giveUpTask(open.task, err);
+        }
+        const waitMs = backoffDelay(attempt, this.#flushDeps.retry);
+        log.warn('flush failed; retrying', { err, attempt, waitMs });
+        try {
+          await sleep(waitMs, this.#workAbort.signal);
+        } catch {
+          return this.#finishTask(open.task, 'release');
+        }
+      }
+    }
+  }
+
+  async #finishTask(task: string, how: 'delete' | 'release'): Promise<void> {
+    this.#liveTasks.delete(task);
+    try {
+      if (how === 'delete') await this.#held.complete(task);
+      else await this.#held.release(task);
+    } catch (err) {
+      // The messages come back when their visibility lapses; the work is idempotent.
+      this.#log.warn(`could not ${how} the messages of a task`, { task, err });
+    }
+  }
+
+  /** Dead-letters every message of the task with the reason (meta refused the request). */
+  async #deadLetterTask(task: string, kind: DeadLetterKind, why: string): Promise<void> {
+    const messages = this.#held.messagesOf(task);
+    this.#held.forget(messages);
+    this.#liveTasks.delete(task);
+    for (const m of messages) await this.#deadLetterAndDelete(m, kind, why);
+  }
+
+  /** Gives up on a flush: messages on their last receive are dead-lettered, the others released. */
+  async #giveUpTask(task: string, err: unknown): Promise<void> {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const exhausted = this.#held.messagesOf(task).filter((m) => receiveCountOf(m) >= this.#c.maxReceiveCount);
+    this.#held.forget(exhausted);
+    for (const m of exhausted) await this.#deadLetterAndDelete(m, 'transient-exhausted', why);
+    await this.#finishTask(task, 'release');
+  }
+
+  async #deadLetterAndDelete(m: Message, kind: DeadLetterKind, why: string): Promise<void> {
+    try {
+      await this.#deadLetter(m, kind, why);
+      await this.#d.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: this.#c.queueUrl, ReceiptHandle: m.ReceiptHandle! }),
+      );
+    } catch (err) {
+      this.#log.error('could not dead-letter a message; it stays on the queue', {
+        messageId: m.MessageId,
+        err,
+      });
+    }
+  }
+
+  // ── status ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Polls a submitted manifest to its final state in the background (once per manifest). */
+  #follow(key: string, manifest: Versioned<Manifest>): Promise<void> {
+    const running = this.#polls.get(key);
+    if (running) return running;
+    const log = this.#log.child({ manifestId: manifest.value.manifestId, window: manifest.value.window });
+    const p = pollManifest(this.#pollDeps, key, manifest, this.#workAbort.signal)
+      .then((outcome) => {
+        if (outcome === 'finished') this.#d.metrics?.count('SyncSucceeded');
+        this.#d.metrics?.flush({ manifestId: manifest.value.manifestId });
+      })
+      .catch((err) => {
+        if (err instanceof SubmissionHaltedError) this.#halt(err);
+        else if (!(err instanceof AbortedError))
+          log.error('status polling failed; a later re-check finishes it', { err });
+      })
+      .finally(() => this.#polls.delete(key));
+    this.#polls.set(key, p);
+    return p;
+  }
+
+  async #recheck(task: string, key: string): Promise<void> {
+    const log = this.#log.child({ manifestKey: key });
+    try {
+      const got = await this.#manifests.read(key);
+      if (!got) log.warn('status re-check for a manifest that does not exist; acknowledged');
+      else if (got.value.state !== 'submitted') {
+        log.info('status re-check: manifest is not submitted; acknowledged', { state: got.value.state });
+      } else await this.#follow(key, got);
+      await this.#finishTask(task, this.#halted || this.#workAbort.signal.aborted ? 'release' : 'delete');
+    } catch (err) {
+      log.error('status re-check failed; the message goes back to the queue', { err });
+      await this.#finishTask(task, 'release');
+    }
+  }
+
+  /** At start-up: manifests of this and the previous hour left `submitted` by an earlier run. */
+  async #resumeSubmitted(): Promise<void> {
+    const current = windowOf(this.#now());
+    for (const window of [windowBefore(current), current]) {
+      for (const key of await this.#manifests.list(manifestFolder(this.#c.syncedPrefix, window))) {
+        const got = await this.#manifests.read(key);
+        if (got?.value.state === 'submitted') {
+          this.#log.info('resuming status polling of a submitted manifest', {
+            manifestId: got.value.manifestId,
+          });
+          void this.#follow(key, got);
+        }
+      }
+    }
+  }
+
+  // ── halting and stopping ───────────────────────────────────────────────────────────────────────────
+
+  #halt(err: SubmissionHaltedError): void {
+    if (this.#halted) return;
+    this.#halted = err;
+    const alarm = () =>
+      this.#log.error(
+        'SUBMISSIONS HALTED: Meta refused the access token or its permissions. No items_batch calls are made ' +
+          'and no messages are received until the configuration is fixed and the worker restarted; ' +
+          'the work stays in the queue.',
+        {
+          alert: 'meta-credentials-refused',
+          errorKind: err.graph.kind,
+          code: err.graph.code,
+          subcode: err.graph.subcode,
+          fbtraceId: err.graph.fbtraceId,
+        },
+      );
+    alarm();
+    this.#alarmTimer = setInterval(alarm, this.#c.authAlertIntervalMs);
+    this.#d.metrics?.count('AuthFailures');
+    this.#d.metrics?.flush({ alert: 'meta-credentials-refused' });
+    this.#consumer.stop({ abort: true });
+    for (const open of this.#windows.discard()) this.#liveTasks.delete(open.task);
+    this.#workAbort.abort();
+    void this.#held.release().catch((e) => this.#log.warn('could not release held messages', { err: e }));
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#stopping = true;
+    const deadline = this.#now() + this.#c.shutdownGraceMs;
+    const remaining = () => Math.max(0, deadline - this.#now());
+    this.#log.info('worker stopping', { held: this.#held.size, windows: this.#windows.size });
+    this.#consumer.stop({ abort: true });
+    const graceTimer = setTimeout(() => this.#workAbort.abort(), this.#c.shutdownGraceMs);
+    while (this.#inflight > 0 && remaining() > 0) await sleep(20);
+    if (!this.#halted) this.#windows.closeAll('shutdown');
+    this.#windows.freeze();
+    await Promise.race([this.#flushChain, sleep(remaining())]);
+    // Batches sent during the grace period may finish in it too; those still running are resumed at start-up.
+    await Promise.race([Promise.allSettled([...this.#polls.values()]), sleep(remaining())]);
+    this.#workAbort.abort();
+    clearTimeout(graceTimer);
+    // An aborted flush releases its own messages; give it a moment to do so.
+    await Promise.race([this.#flushChain, sleep(2000)]);
+    await Promise.allSettled([...this.#polls.values()]);
+    const released = await this.#held.release().catch(() => 0);
+    this.#held.stop();
+    clearInterval(this.#alarmTimer);
+    this.#log.info('worker stopped', { stage: 'stopped', released });
+  }
+}
