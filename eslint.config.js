@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tooling/', '.venv/', '.local/', 'bench/'] },
+  { ignores: ['node_modules/', 'dist/', '.tooling/', '.venv/', '.local/', 'bench/results/', 'bench/tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
