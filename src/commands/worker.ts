@@ -71,11 +71,8 @@ async function runWorker(config: Config): Promise<void> {
   });
   worker.start();
   await stopped;
-  // Logs are written asynchronously by winston; let them drain before the process ends.
-  await new Promise<void>((resolve) => {
-    logger.on('finish', () => resolve());
-    logger.end();
-    setTimeout(resolve, 500).unref();
-  });
-  process.exitCode = 0;
+  // Every held message is flushed or released by now. An aborted long poll can still hold a socket for up
+  // to SQS_WAIT_TIME_S, so exit explicitly rather than wait for the event loop to drain (stdout and files
+  // are written synchronously on Linux, so no log line is lost).
+  process.exit(0);
 }

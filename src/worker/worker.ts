@@ -183,7 +183,23 @@ export class Worker {
         Math.min(c.visibilityTimeoutS, 2 ** Math.min(10, receiveCountOf(msgs[0] ?? {}))),
       handleMessage: (m) => this.#handle(m),
     });
-    this.#consumer.on('error', (err) => this.#log.warn('SQS error', { err }));
+    // sqs-consumer polls again at once after a failed receive; back off (1 s doubling to 30 s) so an
+    // unreachable queue costs a few requests and log lines a minute, and reset on the next good receive.
+    let receiveBackoffMs = 0;
+    this.#consumer.on('error', (err, message) => {
+      if (message) return this.#log.warn('SQS error', { err });
+      receiveBackoffMs = Math.min(30_000, Math.max(1000, receiveBackoffMs * 2));
+      this.#consumer.updateOption('pollingWaitTimeMs', receiveBackoffMs);
+      this.#log.warn('SQS receive failed; backing off', { err, retryInMs: receiveBackoffMs });
+    });
+    const receiveRecovered = () => {
+      if (receiveBackoffMs === 0) return;
+      receiveBackoffMs = 0;
+      this.#consumer.updateOption('pollingWaitTimeMs', 0);
+      this.#log.info('SQS receive recovered');
+    };
+    this.#consumer.on('response_processed', receiveRecovered);
+    this.#consumer.on('empty', receiveRecovered);
     this.#consumer.on('processing_error', (err, m) =>
       this.#log.warn('message handling failed; SQS will deliver it again', { err, messageId: m.MessageId }),
     );
