@@ -23,13 +23,24 @@ export function judgeRow(
  * again from a newer file; only the stamp moves, and only while the stored contents are still those.
  */
 export type StateUpdate =
-  { kind: 'sent'; entry: ProductStateEntry } | { kind: 'bump'; entry: ProductStateEntry };
+  | { kind: 'sent'; entry: ProductStateEntry }
+  | { kind: 'bump'; entry: ProductStateEntry }
+  /**
+   * Meta did not take what this manifest sent (rejected, or its batch ended in `error`): forget the content
+   * hash so the same row, sent again, is retried rather than skipped as unchanged. The stamp stays, so an
+   * older file still cannot win. Only while the entry still belongs to that manifest.
+   */
+  | { kind: 'forget'; manifestKey: string };
 
 /** The entry to store, or undefined to keep the stored one (a newer stamp always stays). */
 export function mergeEntry(
   existing: ProductStateEntry | undefined,
   update: StateUpdate,
 ): ProductStateEntry | undefined {
+  if (update.kind === 'forget') {
+    if (!existing || existing.m !== update.manifestKey || existing.h === '') return undefined;
+    return { ...existing, h: '' };
+  }
   const next = update.entry;
   if (update.kind === 'bump') {
     if (!existing || existing.h !== next.h || compareStamps(next, existing) <= 0) return undefined;

@@ -34,6 +34,8 @@ export interface PollDeps {
   maxMs: number;
   deadlineMs: number;
   writeMetaReport: (manifest: Manifest, rejected: MetaRejection[]) => Promise<string>;
+  /** Lets the product state forget sends Meta did not take, so an identical row is retried later. */
+  forgetSends?: (manifestKey: string, ids: string[]) => Promise<void>;
   metrics?: ServiceMetrics | undefined;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -178,6 +180,14 @@ async function finish(deps: PollDeps, key: string, current: Versioned<Manifest>,
     }
   }
   const reportKey = rejected.length > 0 ? await deps.writeMetaReport(m, rejected) : null;
+  // Items of a batch that ended in `error` (even after its one resend) have an unknown fate: retry-able too.
+  const notTaken = new Set(rejected.map((r) => r.id));
+  for (const b of effectiveBatches(m.batches)) {
+    if (b.status !== 'error') continue;
+    const payload = await deps.manifests.readPayload(b.payloadKey);
+    for (const r of payload.requests) notTaken.add(String((r.data as { id: string }).id));
+  }
+  if (notTaken.size > 0 && deps.forgetSends) await deps.forgetSends(key, [...notTaken]);
   const at = new Date(deps.now()).toISOString();
   const done = await deps.manifests.update(key, current, (next) => {
     if (next.state !== 'submitted') return null;

@@ -143,9 +143,14 @@ export class Worker {
       ingest,
       writeReport: (r) => writeRowReport(reports, r, this.#now()),
     };
+    const state = new ProductStateStore({
+      s3: deps.s3,
+      bucket: c.syncedBucket,
+      syncedPrefix: c.syncedPrefix,
+    });
     this.#flushDeps = {
       client: deps.client,
-      state: new ProductStateStore({ s3: deps.s3, bucket: c.syncedBucket, syncedPrefix: c.syncedPrefix }),
+      state,
       manifests: this.#manifests,
       logger: deps.logger,
       now: this.#now,
@@ -167,6 +172,8 @@ export class Worker {
       maxMs: c.statusPollMaxMs,
       deadlineMs: c.statusPollDeadlineMs,
       writeMetaReport: (m, rejected) => writeMetaReport(reports, m, rejected, this.#now()),
+      forgetSends: (manifestKey, ids) =>
+        state.merge(new Map(ids.map((id) => [id, { kind: 'forget', manifestKey } as const]))),
       metrics: deps.metrics,
     };
     this.#consumer = Consumer.create({

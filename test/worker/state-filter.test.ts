@@ -33,6 +33,19 @@ describe('product state rules', () => {
     });
   });
 
+  it('forgets the hash of a send Meta did not take, keeping the stamp, only for that manifest', () => {
+    const sent = entry('h1', 2);
+    const forgotten = mergeEntry(sent, { kind: 'forget', manifestKey: 'synced/manifests/x.json' });
+    expect(forgotten).to.deep.equal({ ...sent, h: '' });
+    // The same row again is sent; an older one still is not.
+    expect(judgeRow({ hash: 'h1', stamp: stamp(2) }, forgotten)).to.deep.equal({ kind: 'send' });
+    expect(judgeRow({ hash: 'h0', stamp: stamp(1) }, forgotten)).to.deep.equal({ kind: 'older' });
+    // A later manifest owns the entry now: nothing to forget.
+    expect(mergeEntry(sent, { kind: 'forget', manifestKey: 'synced/manifests/other.json' })).to.equal(
+      undefined,
+    );
+  });
+
   it('sends newer, changed contents', () => {
     expect(judgeRow({ hash: 'h2', stamp: stamp(3) }, entry('h1', 2))).to.deep.equal({ kind: 'send' });
   });

@@ -67,3 +67,33 @@ describe('worker: windows and calls (moto + simulator)', function () {
     await waitFor('queue drained', async () => (await h.depth()) === 0);
   });
 });
+
+describe('worker: what Meta did not take is retried when the same row comes again', function () {
+  this.timeout(90_000);
+  let h: Harness;
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') h?.dump();
+    await h?.close();
+  });
+
+  it('an item Meta rejected is sent again by an identical re-upload once the cause is fixed', async () => {
+    h = await Harness.create('w-retry', { DEBOUNCE_QUIET_MS: '500' });
+    h.sim.setFaults({ rejectIdPattern: '^SKU-2$' });
+    h.startWorker();
+    const body = csv(ids(1, 3).map((id) => ({ id, price: '4.00' })));
+    await h.upload('landing/r1.csv', body);
+    const [first] = await h.waitForFinishedManifests(1);
+    expect(first!.counts).to.include({ items: 3, accepted: 2, rejected: 1 });
+    expect(h.products().has('SKU-2')).to.equal(false);
+
+    // Same content again: the two accepted rows are unchanged, the rejected one is tried once more.
+    h.sim.setFaults({});
+    await h.upload('landing/r2.csv', body);
+    const manifests = await h.waitForFinishedManifests(2);
+    const second = manifests.find((m) => m.manifestId !== first!.manifestId)!;
+    expect(second.counts).to.include({ items: 1, accepted: 1, calls: 1 });
+    expect(second.sources[0]!.rows).to.include({ valid: 3, unchanged: 2 });
+    expect(h.products().get('SKU-2')?.price).to.equal('4.00 USD');
+  });
+});
