@@ -18,7 +18,8 @@ import {
   type MetaReport,
   type RowsReport,
 } from './records.ts';
-import { listKeys, mapLimit, readJson } from './s3-json.ts';
+import { mapLimit } from '../map-limit.ts';
+import { listKeys, readJson } from './s3-json.ts';
 
 /** The reads behind `status`: manifests, product state and error reports from the synced bucket. */
 

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConditionFailedError, getJson, mapLimit, putJson } from '../worker/s3-json.ts';
+import { mapLimit } from '../map-limit.ts';
+import { ConditionFailedError, getJson, putJson } from '../worker/s3-json.ts';
 import {
   emptyShard,
   shardKey,

@@ -21,7 +21,8 @@ import {
   type UnsentBatch,
 } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
-import { mapLimit, type Versioned } from './s3-json.ts';
+import { mapLimit } from '../map-limit.ts';
+import type { Versioned } from './s3-json.ts';
 import type { Candidate, WindowBuffer } from './window-buffer.ts';
 
 /**
