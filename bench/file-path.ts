@@ -5,7 +5,7 @@ import { readProducts } from '../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../src/meta/items-batch-client.ts';
 import type { CatalogItem } from '../src/meta/types.ts';
 import { silentLogger } from '../src/logger.ts';
-import { planChunks } from '../src/worker/chunking.ts';
+import { planChunks, updateRecordBytes } from '../src/worker/chunking.ts';
 import { emptyCounts, FileRowCollector, WindowBuffer } from '../src/worker/window-buffer.ts';
 
 /**
@@ -70,7 +70,12 @@ async function pipeline(file: string): Promise<Record<string, number>> {
     logger: silentLogger(),
   });
   const items: CatalogItem[] = [...window.candidates.values()].map((c) => c.item);
-  const chunks = planChunks(items, { maxItems: 5000, maxBytes: 28_000_000 }, (xs) => client.payloadBytes(xs));
+  const chunks = planChunks(
+    items,
+    { maxItems: 5000, maxBytes: 28_000_000 },
+    (xs) => client.payloadBytes(xs),
+    updateRecordBytes,
+  );
   let payloadBytes = 0;
   for (const chunk of chunks) {
     payloadBytes += Buffer.byteLength(

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * Per-product memory of what was last sent to Meta: the content hash (to skip identical rows) and the
@@ -50,7 +50,8 @@ export function contentHash(data: Record<string, unknown>): string {
       .sort()
       .map((k) => [k, data[k]]),
   );
-  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
+  // One-shot crypto.hash: same digest as createHash().update().digest(), about twice as fast per row.
+  return hash('sha256', canonical).slice(0, 32);
 }
 
 /** Where a row stands in time. Compared by time, then file key, then sequencer (S3's per-key order). */

@@ -7,6 +7,8 @@ export function planChunks<T>(
   items: readonly T[],
   limits: { maxItems: number; maxBytes: number },
   bodyBytes: (items: T[]) => number,
+  /** A cheaper per-item size (bytes an item adds to the body); measured through bodyBytes when absent. */
+  itemBytes?: (item: T) => number,
 ): T[][] {
   if (items.length === 0) return [];
   const base = bodyBytes([]);
@@ -15,14 +17,14 @@ export function planChunks<T>(
   let size = base;
   for (const item of items) {
     // +1 for the comma between array elements.
-    const itemBytes = bodyBytes([item]) - base + 1;
-    if (current.length > 0 && (current.length >= limits.maxItems || size + itemBytes > limits.maxBytes)) {
+    const bytes = itemBytes ? itemBytes(item) : bodyBytes([item]) - base + 1;
+    if (current.length > 0 && (current.length >= limits.maxItems || size + bytes > limits.maxBytes)) {
       chunks.push(current);
       current = [];
       size = base;
     }
     current.push(item);
-    size += itemBytes;
+    size += bytes;
   }
   chunks.push(current);
   return chunks.flatMap((c) => fitBytes(c, limits.maxBytes, bodyBytes));
@@ -35,4 +37,9 @@ function fitBytes<T>(chunk: T[], maxBytes: number, bodyBytes: (items: T[]) => nu
     ...fitBytes(chunk.slice(0, half), maxBytes, bodyBytes),
     ...fitBytes(chunk.slice(half), maxBytes, bodyBytes),
   ];
+}
+
+/** Bytes one item adds to an items_batch JSON body: `{"method":"UPDATE","data":…}` and its comma. */
+export function updateRecordBytes(item: unknown): number {
+  return Buffer.byteLength(JSON.stringify(item)) + 28;
 }

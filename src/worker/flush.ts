@@ -5,7 +5,7 @@ import type { ServiceMetrics } from '../metrics.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import { judgeRow, type StateUpdate } from '../state/state-filter.ts';
 import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from './backoff.ts';
-import { planChunks } from './chunking.ts';
+import { planChunks, updateRecordBytes } from './chunking.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
 import {
   covers,
@@ -80,8 +80,12 @@ export async function flushWindow(
       if (verdict.bumpStamp && last) updates.set(id, { kind: 'bump', entry: { ...last, ...c.stamp } });
     } else toSend.push(c);
   }
-  const chunks = planChunks(toSend, { maxItems: deps.batchMaxItems, maxBytes: deps.maxPayloadBytes }, (cs) =>
-    deps.client.payloadBytes(cs.map((c) => c.item)),
+  const chunks = planChunks(
+    toSend,
+    { maxItems: deps.batchMaxItems, maxBytes: deps.maxPayloadBytes },
+    (cs) => deps.client.payloadBytes(cs.map((c) => c.item)),
+    // Each chunk is then measured exactly with the client's own body.
+    (c) => updateRecordBytes(c.item),
   );
   if (buffer.redelivered) await abandonEarlier(deps, buffer, key, log);
 
