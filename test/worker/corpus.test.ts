@@ -123,4 +123,30 @@ describe('worker: the bad-input corpus (moto + simulator)', function () {
     );
     expect(await h.depth(h.stack.dlqUrl)).to.equal(0);
   });
+
+  it('refuses a 50 MB single line as a file problem without a crash loop, and syncs the next file', async () => {
+    h = await Harness.create('corpus50', { DEBOUNCE_QUIET_MS: '800' });
+    h.startWorker();
+    const header = 'id,title,description,link,image_link,availability,price,brand\n';
+    const huge = Buffer.concat([Buffer.from(header), Buffer.alloc(50 * 1024 * 1024, 'x'), Buffer.from('\n')]);
+    await h.upload('landing/corpus/huge-line.csv', huge);
+    await h.upload('landing/corpus/after.csv', (await readFile(path.join(corpus, 'crlf.csv'))).toString());
+    let source: Manifest['sources'][number] | undefined;
+    await waitFor(
+      'the huge file to be covered by a finished manifest',
+      async () => {
+        const sources = (await h.manifests()).filter((m) => m.state === 'finished').flatMap((m) => m.sources);
+        source = sources.find((s) => s.key === 'landing/corpus/huge-line.csv');
+        return Boolean(source) && sources.some((s) => s.key === 'landing/corpus/after.csv');
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    expect(source!.fileError).to.be.a('string');
+    const report = await h.json<RowsReport>(source!.errorReportKey!);
+    expect(report).to.include({ kind: 'file', problem: 'line-too-long' });
+    for (const id of await acceptedIds(path.join(corpus, 'crlf.csv')))
+      expect(h.products().has(id), id).to.equal(true);
+    await waitFor('the queue to drain', async () => (await h.depth()) === 0);
+    expect(await h.depth(h.stack.dlqUrl)).to.equal(0);
+  });
 });
