@@ -29,7 +29,8 @@ export async function readLocalAwsState(): Promise<LocalAwsState | undefined> {
   }
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists (signal 0 checks without touching it). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -64,7 +65,7 @@ export async function localAwsUp(options: UpOptions = {}): Promise<LocalAwsState
   let endpoint: string;
   let pid: number;
   let reused = false;
-  if (existing && alive(existing.pid) && (await answers(existing.endpoint))) {
+  if (existing && processAlive(existing.pid) && (await answers(existing.endpoint))) {
     ({ endpoint, pid } = existing);
     reused = true;
     progress(`moto already running at ${endpoint} (pid ${pid})`);
@@ -101,9 +102,9 @@ export async function localAwsDown(onProgress: (line: string) => void = () => {}
     onProgress('no local AWS state (.local/aws.json): nothing to stop');
     return false;
   }
-  if (alive(state.pid)) {
+  if (processAlive(state.pid)) {
     process.kill(state.pid, 'SIGTERM');
-    await waitFor(`moto (pid ${state.pid}) to exit`, async () => !alive(state.pid), {
+    await waitFor(`moto (pid ${state.pid}) to exit`, async () => !processAlive(state.pid), {
       timeoutMs: 10_000,
     }).catch(() => process.kill(state.pid, 'SIGKILL'));
     onProgress(`stopped moto (pid ${state.pid})`);

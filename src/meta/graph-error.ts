@@ -115,28 +115,18 @@ export class GraphApiError extends Error {
 
   /** Same error with more context (attempt count, a longer wait); the message stays as it was. */
   with(changes: Partial<Pick<GraphApiErrorInit, 'attempts' | 'retryAfterMs'>>): GraphApiError {
-    const copy = new GraphApiError({
-      kind: this.kind,
-      message: this.message,
-      endpoint: this.endpoint,
-      code: this.code,
-      subcode: this.subcode,
-      httpStatus: this.httpStatus,
-      retryAfterMs: this.retryAfterMs,
-      fbtraceId: this.fbtraceId,
-      type: this.type,
-      isTransient: this.isTransient,
-      attempts: this.attempts,
-      ...changes,
-    });
+    const copy = new GraphApiError({ ...this.#fields(), ...changes });
     copy.stack = this.stack;
     return copy;
   }
 
   /** What JSON.stringify and loggers see: the typed fields, never a request or a token. */
   toJSON(): Record<string, unknown> {
+    return { name: this.name, ...this.#fields() };
+  }
+
+  #fields(): Required<GraphApiErrorInit> {
     return {
-      name: this.name,
       kind: this.kind,
       message: this.message,
       endpoint: this.endpoint,

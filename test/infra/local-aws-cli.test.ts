@@ -4,19 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { processAlive } from '../../src/aws/local-aws.ts';
 import { repoRoot } from '../../src/aws/moto-server.ts';
 
 const run = promisify(execFile);
 const cli = path.join(repoRoot, 'bin', 'catalog-sync');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('catalog-sync infra up/down (local AWS lifecycle)', function () {
   this.timeout(60_000);
@@ -57,11 +49,11 @@ describe('catalog-sync infra up/down (local AWS lifecycle)', function () {
     const port = new URL(first.endpoint).port;
     const { stdout: ps } = await run('pgrep', ['-f', `moto_server -H 127.0.0.1 -p ${port}`]);
     const pid = Number(ps.trim().split('\n')[0]);
-    expect(alive(pid)).to.equal(true);
+    expect(processAlive(pid)).to.equal(true);
 
     const down = await run(cli, ['infra', 'down'], { env });
     expect(down.stderr).to.include(`stopped moto (pid ${pid})`);
-    expect(alive(pid)).to.equal(false);
+    expect(processAlive(pid)).to.equal(false);
     const again = await run(cli, ['infra', 'down'], { env });
     expect(again.stderr).to.include('nothing to stop');
   });
