@@ -51,7 +51,7 @@ want=$(stamp requirements-dev.lock)
 if [ -x .venv/bin/python ] && [ "$(cat "$tooling/venv.stamp" 2>/dev/null)" = "$want" ]; then
   log "python venv up to date"
 else
-  log "creating .venv and installing requirements-dev.lock (Airflow, moto, pytest, cfn-lint)"
+  log "creating .venv and installing requirements-dev.lock (Airflow, moto, pytest, cfn-lint): about a minute"
   rm -rf .venv
   "$python" -m venv .venv
   # pip.conf on some machines lists local find-links folders that do not exist; their warnings are noise.
