@@ -88,6 +88,13 @@ def _report(run: Run, names: tuple[str, ...], counts: Counter[str], **extra: Any
     return {"anchor": iso(run.anchor), **{name: counts[name] for name in names}, **extra}
 
 
+def _prune_markers(storage: Any, obsolete: set[str]) -> int:
+    """Deletes the "already sent" markers whose subject is settled; returns how many."""
+    for marker_key in sorted(obsolete):
+        storage.delete_marker(marker_key)
+    return len(obsolete)
+
+
 def stragglers(run: Run) -> dict[str, Any]:
     """Re-enqueues landing files past the grace period that no submitted manifest covers.
 
@@ -126,10 +133,7 @@ def stragglers(run: Run) -> dict[str, Any]:
         counts["sent"] += 1
         sent.append(file.key)
         log.info("straggler %s (%s, etag %s): message %s", file.key, verdict, file.etag, message_id)
-    obsolete = sorted(markers.keys() - keep)
-    for marker_key in obsolete:
-        storage.delete_marker(marker_key)
-    counts["markersDeleted"] = len(obsolete)
+    counts["markersDeleted"] = _prune_markers(storage, markers.keys() - keep)
     return _report(run, STRAGGLER_COUNTS, counts, sentKeys=sent[:SAMPLE])
 
 
@@ -170,10 +174,7 @@ def stuck(run: Run) -> dict[str, Any]:
             iso(manifest.submitted_at),
             message_id,
         )
-    obsolete = sorted(markers.keys() - keep)
-    for marker_key in obsolete:
-        storage.delete_marker(marker_key)
-    counts["markersDeleted"] = len(obsolete)
+    counts["markersDeleted"] = _prune_markers(storage, markers.keys() - keep)
     return _report(run, STUCK_COUNTS, counts, sentKeys=sent[:SAMPLE])
 
 
