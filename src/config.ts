@@ -1,7 +1,11 @@
+import { CONTRACT_FIELDS, normaliseColumnName } from './ingest/header.ts';
+import { tokenFormatProblem } from './meta/token-format.ts';
+
 /**
  * Configuration from environment variables (12-factor). Every variable is declared once here with its
  * default and a one-line description; `.env.example` is checked against this table by a test, and
  * `loadConfig` reports every bad value at once, so a mis-set deployment fails at start-up with a list.
+ * Rules that tie two variables together (exactly one token source, min ≤ max) are in CHECKS below.
  */
 
 export class ConfigError extends Error {
@@ -14,6 +18,12 @@ export class ConfigError extends Error {
 }
 
 type Parser<T> = (raw: string) => T;
+
+/**
+ * A parse failure whose message is known not to contain the value, so it may be shown even for a secret
+ * (the position and code point of a stray character, say, which is what an operator needs to fix it).
+ */
+class SafeMessage extends Error {}
 
 interface VarSpec<T> {
   env: string;
@@ -61,6 +71,34 @@ const columnMap: Parser<Record<string, string>> = (raw) => {
     if (typeof v !== 'string') throw new Error(`column "${k}" must map to a field name string`);
   }
   return parsed as Record<string, string>;
+};
+/** Token format only (see meta/token-format.ts); whether Meta accepts it is for the probe to find out. */
+const accessToken: Parser<string | undefined> = (raw) => {
+  if (raw === '') return undefined;
+  const problem = tokenFormatProblem(raw);
+  if (problem) throw new SafeMessage(problem);
+  return raw;
+};
+/** A secret name or ARN: 1–512 of Secrets Manager's name characters, or an ARN of them. */
+const secretId: Parser<string | undefined> = (raw) => {
+  const v = raw.trim();
+  if (v === '') return undefined;
+  if (!/^(arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/.test(v)) {
+    throw new Error(`must be a Secrets Manager secret name or ARN, got "${raw}"`);
+  }
+  return v;
+};
+/** A CSV column compared the way headers are (trimmed, case-insensitive, spaces as _); empty = none. */
+const versionColumn: Parser<string | undefined> = (raw) => {
+  if (raw.trim() === '') return undefined;
+  const name = normaliseColumnName(raw);
+  if (!/^[^",\r\n]{1,128}$/.test(name)) {
+    throw new Error(`must be one CSV column name (no quotes, commas or line breaks), got "${raw}"`);
+  }
+  if ((CONTRACT_FIELDS as readonly string[]).includes(name) || name === 'condition') {
+    throw new Error(`must name a column of its own such as updated_at, not the product field "${name}"`);
+  }
+  return name;
 };
 const apiVersion: Parser<string> = (raw) => {
   const v = raw.trim();
@@ -124,9 +162,16 @@ export const VARS = {
   catalogId: { env: 'META_CATALOG_ID', doc: 'the commerce catalog id', parse: str },
   accessToken: {
     env: 'META_ACCESS_TOKEN',
-    doc: 'system-user access token with catalog_management (inject from Secrets Manager)',
+    default: '',
+    doc: 'system-user access token with catalog_management; set this or META_ACCESS_TOKEN_SECRET_ID',
     secret: true,
-    parse: str,
+    parse: accessToken,
+  },
+  accessTokenSecretId: {
+    env: 'META_ACCESS_TOKEN_SECRET_ID',
+    default: '',
+    doc: 'Secrets Manager secret (name or ARN) holding the token, re-read while Meta refuses it, so a rotation applies without a restart; set this or META_ACCESS_TOKEN',
+    parse: secretId,
   },
   appSecret: {
     env: 'META_APP_SECRET',
@@ -169,6 +214,18 @@ export const VARS = {
     default: '6',
     doc: 'retries of a throttled or transient Graph API call',
     parse: int(0, 50),
+  },
+  throttleRetryMinMs: {
+    env: 'THROTTLE_RETRY_MIN_MS',
+    default: '5000',
+    doc: 'first wait after Meta throttles without saying how long (ETA 0); doubles per refusal in a row',
+    parse: int(100, 1_800_000),
+  },
+  throttleRetryMaxMs: {
+    env: 'THROTTLE_RETRY_MAX_MS',
+    default: '300000',
+    doc: 'longest wait after a throttle without an ETA (a wait Meta names is honoured as given)',
+    parse: int(100, 1_800_000),
   },
   quietMs: {
     env: 'DEBOUNCE_QUIET_MS',
@@ -224,6 +281,12 @@ export const VARS = {
     doc: 'while Meta refuses the token, the worker repeats its error line this often',
     parse: int(1000, 86_400_000),
   },
+  authProbeIntervalMs: {
+    env: 'AUTH_PROBE_INTERVAL_MS',
+    default: '180000',
+    doc: 'while halted on a refused token, re-read the token source and probe Meta this often; resume when it works',
+    parse: int(100, 86_400_000),
+  },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',
     default: '25000',
@@ -247,6 +310,30 @@ export const VARS = {
     default: '900000',
     doc: 'stop polling a handle after this long; the sweep re-checks it later',
     parse: int(1000, 86_400_000),
+  },
+  unknownRetryMax: {
+    env: 'UNKNOWN_RETRY_MAX',
+    default: '5',
+    doc: 'automatic re-sends of items whose fate at Meta is unknown before they are left to the operator (0 = none)',
+    parse: int(0, 100),
+  },
+  unknownRetryBaseMs: {
+    env: 'UNKNOWN_RETRY_BASE_MS',
+    default: '30000',
+    doc: 'first wait before an automatic re-send of items of unknown fate (later tries back off from it)',
+    parse: int(10, 86_400_000),
+  },
+  leaseTtlMs: {
+    env: 'LEASE_TTL_MS',
+    default: '60000',
+    doc: 'how long a worker holds the per-catalog send lease without renewing it',
+    parse: int(100, 3_600_000),
+  },
+  unsentSettleMs: {
+    env: 'UNSENT_SETTLE_MS',
+    default: '600000',
+    doc: 'how long a batch that may have reached Meta without its handle being recorded is assumed to possibly still apply',
+    parse: int(0, 86_400_000),
   },
   columnMap: {
     env: 'COLUMN_MAP',
@@ -272,6 +359,12 @@ export const VARS = {
     doc: 'longest description accepted',
     parse: int(1, 100_000),
   },
+  versionColumn: {
+    env: 'VERSION_COLUMN',
+    default: '',
+    doc: "CSV column holding each row's version, e.g. updated_at (empty = none)",
+    parse: versionColumn,
+  },
   logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'error, warn, info or debug', parse: str },
   metricsNamespace: {
     env: 'METRICS_NAMESPACE',
@@ -284,6 +377,26 @@ export const VARS = {
 type Vars = typeof VARS;
 export type Config = { [K in keyof Vars]: ReturnType<Vars[K]['parse']> };
 export type ConfigKey = keyof Vars;
+
+/** Rules over several variables; each runs only when all its keys were asked for and parsed. */
+const CHECKS: { keys: readonly ConfigKey[]; problem: (c: Config) => string | null }[] = [
+  {
+    keys: ['accessToken', 'accessTokenSecretId'],
+    problem: (c) =>
+      c.accessToken === undefined && c.accessTokenSecretId === undefined
+        ? `${VARS.accessToken.env} or ${VARS.accessTokenSecretId.env} is required: where the Meta access token comes from`
+        : c.accessToken !== undefined && c.accessTokenSecretId !== undefined
+          ? `${VARS.accessToken.env} and ${VARS.accessTokenSecretId.env} are both set: set only one`
+          : null,
+  },
+  {
+    keys: ['throttleRetryMinMs', 'throttleRetryMaxMs'],
+    problem: (c) =>
+      c.throttleRetryMinMs > c.throttleRetryMaxMs
+        ? `${VARS.throttleRetryMinMs.env} (${c.throttleRetryMinMs}) must not be more than ${VARS.throttleRetryMaxMs.env} (${c.throttleRetryMaxMs})`
+        : null,
+  },
+];
 
 /**
  * Parses the given keys (all by default) from `env`. Commands that do not need the whole worker
@@ -305,10 +418,15 @@ export function loadConfig<K extends ConfigKey = ConfigKey>(
     try {
       out[key] = spec.parse(raw);
     } catch (err) {
-      // Never echo a secret's value, even a malformed one.
-      const why = spec.secret ? 'is malformed' : (err as Error).message;
+      // Never echo a secret's value, even a malformed one; SafeMessage says where without saying what.
+      const why = spec.secret && !(err instanceof SafeMessage) ? 'is malformed' : (err as Error).message;
       problems.push(`${spec.env} ${why}`);
     }
+  }
+  for (const check of CHECKS) {
+    if (!check.keys.every((k) => k in out)) continue;
+    const problem = check.problem(out as Config);
+    if (problem) problems.push(problem);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Pick<Config, K>;

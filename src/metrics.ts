@@ -45,6 +45,14 @@ export const METRICS = {
    * files): "the pipeline is alive and caught up". The "no successful sync in N hours" alarm counts these.
    */
   SyncSucceeded: { unit: MetricUnit.Count, kind: 'counter' },
+  /** One a minute while submissions are halted on refused credentials: its alarm stays in ALARM meanwhile. */
+  SubmissionsHalted: { unit: MetricUnit.Count, kind: 'counter' },
+  /** Items whose fate at Meta is still unknown after the automatic resends (their files stay in landing/). */
+  ItemsUnknownFate: { unit: MetricUnit.Count, kind: 'counter' },
+  /** A window waiting for the call budget or a throttling answer before its next items_batch call. */
+  BudgetWaitMs: { unit: MetricUnit.Milliseconds, kind: 'sample' },
+  /** Once a minute: age of the oldest file the worker holds and has not got accepted yet (0 when none). */
+  OldestHeldFileAgeSeconds: { unit: MetricUnit.Seconds, kind: 'sample' },
 } as const satisfies Record<string, { unit: Unit; kind: MetricKind }>;
 
 export type MetricName = keyof typeof METRICS;

@@ -5,6 +5,8 @@ import { loadConfig, type Config } from '../config.ts';
 import { readProducts } from '../ingest/csv-reader.ts';
 import { createLogger, registerSecret, type Logger } from '../logger.ts';
 import { createCatalogClient } from '../meta/items-batch-client.ts';
+import { secretsManagerToken } from '../meta/secrets-manager-token.ts';
+import { fixedToken, type TokenSource } from '../meta/token-source.ts';
 import { createMetrics, WORKER_SERVICE } from '../metrics.ts';
 import { Worker } from '../worker/worker.ts';
 
@@ -22,7 +24,8 @@ export function registerWorker(program: Command): void {
     .addHelpText(
       'after',
       '\nConfiguration comes from environment variables (see .env.example); the ones the worker uses most:\n' +
-        '  LANDING_BUCKET, SYNCED_BUCKET, QUEUE_URL, DLQ_URL, META_CATALOG_ID, META_ACCESS_TOKEN,\n' +
+        '  LANDING_BUCKET, SYNCED_BUCKET, QUEUE_URL, DLQ_URL, META_CATALOG_ID,\n' +
+        '  META_ACCESS_TOKEN or META_ACCESS_TOKEN_SECRET_ID, AUTH_PROBE_INTERVAL_MS,\n' +
         '  CATALOG_CURRENCY, DEBOUNCE_QUIET_MS, DEBOUNCE_MAX_HOLD_MS, VISIBILITY_TIMEOUT_S, SHUTDOWN_GRACE_MS.',
     )
     .action(async () => {
@@ -31,7 +34,26 @@ export function registerWorker(program: Command): void {
     });
 }
 
-export function buildWorker(config: Config, logger: Logger): Worker {
+/**
+ * Where the token comes from: META_ACCESS_TOKEN as given, or the Secrets Manager secret, read now (a
+ * failure stops the start-up, as a missing variable would) and again by the client's refreshCredentials().
+ */
+export async function tokenSourceFor(
+  config: Pick<Config, 'accessToken' | 'accessTokenSecretId' | 'awsRegion'>,
+  logger: Logger,
+): Promise<TokenSource> {
+  if (config.accessTokenSecretId) {
+    return secretsManagerToken({
+      secretId: config.accessTokenSecretId,
+      region: config.awsRegion,
+      logger: logger.child({ component: 'token-source' }),
+    });
+  }
+  if (!config.accessToken) throw new Error('META_ACCESS_TOKEN or META_ACCESS_TOKEN_SECRET_ID is required');
+  return fixedToken(config.accessToken);
+}
+
+export async function buildWorker(config: Config, logger: Logger): Promise<Worker> {
   registerSecret(config.accessToken);
   registerSecret(config.appSecret);
   const region = config.awsRegion;
@@ -42,8 +64,10 @@ export function buildWorker(config: Config, logger: Logger): Worker {
     graphUrl: config.graphUrl,
     apiVersion: config.apiVersion,
     catalogId: config.catalogId,
-    accessToken: config.accessToken,
+    tokenSource: await tokenSourceFor(config, logger),
     appSecret: config.appSecret,
+    throttleRetryMinMs: config.throttleRetryMinMs,
+    throttleRetryMaxMs: config.throttleRetryMaxMs,
     hourlyCallBudget: config.hourlyCallBudget,
     maxRetries: config.maxRetries,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -57,7 +81,7 @@ export function buildWorker(config: Config, logger: Logger): Worker {
 
 async function runWorker(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel, defaultMeta: { component: 'worker' } });
-  const worker = buildWorker(config, logger);
+  const worker = await buildWorker(config, logger);
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info('signal received; shutting down', { signal });

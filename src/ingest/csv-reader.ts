@@ -3,12 +3,14 @@ import { ConfigError } from '../config.ts';
 import { ByteGuard } from './byte-guard.ts';
 import { CONDITION_VALUES } from './condition.ts';
 import { BoundedCsvParser, ParseFault, type ParsedRecord } from './csv-parser.ts';
-import { normaliseColumnMap, resolveHeader } from './header.ts';
+import { normaliseColumnMap, normaliseColumnName, resolveHeader } from './header.ts';
+import { parseRowVersion } from './row-version.ts';
 import { isCurrencyCode } from './price.ts';
 import { createRowMapper, type RowMapper } from './row-mapper.ts';
 import {
   DEFAULT_MAX_RECORD_LENGTH,
   FileUnusableError,
+  type AcceptedRow,
   type IngestEvent,
   type IngestOptions,
 } from './types.ts';
@@ -36,6 +38,7 @@ export async function* readProducts(input: Readable, options: IngestOptions): As
   });
   let line = 1;
   let mapRow: RowMapper | null = null;
+  let versionIndex = -1;
   try {
     for await (const record of records as AsyncIterable<ParsedRecord>) {
       if (record instanceof ParseFault) {
@@ -45,12 +48,25 @@ export async function* readProducts(input: Readable, options: IngestOptions): As
       line += 1 + lineBreaksIn(record);
       if (isBlank(record)) continue;
       if (mapRow !== null) {
-        yield mapRow(record, start);
+        const event = mapRow(record, start);
+        yield versionIndex < 0 || event.kind !== 'row'
+          ? event
+          : withVersion(event, record[versionIndex] ?? '', options);
         continue;
       }
       const header = resolveHeader(record, columnMap);
       if (!header.ok) throw new FileUnusableError(header.problem, `line ${start}: ${header.message}`, start);
       mapRow = createRowMapper(header.layout, options);
+      if (options.versionColumn) {
+        versionIndex = record.findIndex((name) => normaliseColumnName(name) === options.versionColumn);
+        if (versionIndex < 0) {
+          throw new FileUnusableError(
+            'missing-columns',
+            `line ${start}: the header lacks the version column ${options.versionColumn} (VERSION_COLUMN)`,
+            start,
+          );
+        }
+      }
     }
   } finally {
     // A consumer that stops early (or a throw above) must not leave the input flowing.
@@ -58,6 +74,19 @@ export async function* readProducts(input: Readable, options: IngestOptions): As
   }
   if (mapRow === null)
     throw new FileUnusableError('empty', 'the file has no header row, only blank lines', 1);
+}
+
+function withVersion(row: AcceptedRow, raw: string, options: IngestOptions): IngestEvent {
+  const version = parseRowVersion(raw);
+  if (version === null) {
+    return {
+      kind: 'rejected',
+      line: row.line,
+      id: row.item.id,
+      reason: `${options.versionColumn} ${JSON.stringify(raw.trim())} is not a number or an ISO 8601 date-time (VERSION_COLUMN orders rows by it)`,
+    };
+  }
+  return { ...row, version };
 }
 
 /** Configuration the reader cannot work with; the worker and `validate` check it at start-up. */

@@ -24,6 +24,8 @@ export interface IngestOptions {
    * `line-too-long`; bounds the memory one record can take. Default DEFAULT_MAX_RECORD_LENGTH.
    */
   maxRecordLength?: number;
+  /** Normalised name of a per-row version column (row-version.ts); rows then carry `version`. */
+  versionColumn?: string | undefined;
 }
 
 /**
@@ -39,6 +41,8 @@ export interface AcceptedRow {
   kind: 'row';
   line: number;
   item: CatalogItem;
+  /** The row's version column value, when one is configured. */
+  version?: number;
 }
 
 export interface RejectedRow {

@@ -12,9 +12,19 @@ import type { BucUsage } from './usage-header.ts';
  *    exists, the configured budget stands in. Calls from other clients of the same catalog make the
  *    percentage move faster, which only makes the estimate more conservative.
  *
+ * Only figures we can trust feed the estimate: the header of a SUCCESSFUL items_batch call. A refusal's
+ * header reads 100 % whatever the real usage (Meta's way of saying "not now"), and taking it as usage once
+ * made one 80014 stall uploads for an hour and collapsed the estimate to a dozen calls an hour. A success
+ * whose percentage implies fewer than `minCapacity` calls an hour (a jump to 100 % in one call, say) is
+ * ignored too: Meta documents at least 200 an hour, so such a reading is noise or other clients' traffic,
+ * and refusals, if they come, are handled below.
+ *
  * From those, `check()` answers with a wait:
  * - blocked (Meta advertised an ETA to regain access, or refused us with one): until then; such a
- *   response's percentage is not used, as it reads 100 until the ETA;
+ *   response's percentage is not used, as it reads 100 until the ETA. A refusal WITHOUT a wait (ETA 0,
+ *   no Retry-After) blocks for a bounded backoff instead (`refused()`: throttleRetryMinMs doubling per
+ *   consecutive refusal up to throttleRetryMaxMs; a success resets it), never "until our calls leave the
+ *   hour";
  * - at or over the budget (ours, or the estimated percentage ≥ `hardStopPct`): until enough of our
  *   calls leave the window to bring it back under;
  * - above `slowdownPct` of either: paced to the sustainable rate, one call per window / capacity;
@@ -34,6 +44,23 @@ export interface CallBudgetOptions {
   slowdownPct?: number;
   /** Treat the budget as spent at this usage percentage. Default 100. */
   hardStopPct?: number;
+  /** A header implying fewer calls an hour than this is not believed. Default 10. */
+  minCapacity?: number;
+  /** Block after a refusal that named no wait: this long, doubling per consecutive refusal… */
+  throttleRetryMinMs?: number;
+  /** …up to this. Defaults 5 s and 5 min. */
+  throttleRetryMaxMs?: number;
+}
+
+export const BUDGET_DEFAULTS = {
+  minCapacity: 10,
+  throttleRetryMinMs: 5_000,
+  throttleRetryMaxMs: 300_000,
+} as const;
+
+/** The n-th (1-based) consecutive wait after refusals that named no wait: min·2^(n-1), capped at max. */
+export function throttleBackoffMs(n: number, minMs: number, maxMs: number): number {
+  return Math.min(maxMs, minMs * 2 ** Math.max(0, Math.min(n - 1, 30)));
 }
 
 export type BudgetReason = 'ok' | 'blocked' | 'local-budget' | 'meta-usage' | 'pacing';
@@ -62,7 +89,12 @@ export class CallBudget {
   readonly windowMs: number;
   readonly slowdownPct: number;
   readonly hardStopPct: number;
+  readonly minCapacity: number;
+  readonly throttleRetryMinMs: number;
+  readonly throttleRetryMaxMs: number;
   private readonly now: () => number;
+  /** Refusals without a wait since the last success: how far the bounded backoff has grown. */
+  private refusals = 0;
   /** Times of our calls inside the window, oldest first. */
   private calls: number[] = [];
   private made = 0;
@@ -79,6 +111,12 @@ export class CallBudget {
     this.windowMs = options.windowMs ?? 3_600_000;
     this.slowdownPct = options.slowdownPct ?? 80;
     this.hardStopPct = options.hardStopPct ?? 100;
+    this.minCapacity = options.minCapacity ?? BUDGET_DEFAULTS.minCapacity;
+    this.throttleRetryMinMs = options.throttleRetryMinMs ?? BUDGET_DEFAULTS.throttleRetryMinMs;
+    this.throttleRetryMaxMs = Math.max(
+      this.throttleRetryMinMs,
+      options.throttleRetryMaxMs ?? BUDGET_DEFAULTS.throttleRetryMaxMs,
+    );
     this.now = options.now ?? Date.now;
   }
 
@@ -89,8 +127,12 @@ export class CallBudget {
     this.made++;
   }
 
-  /** Reads the usage Meta reported with a response to one of our calls. */
+  /**
+   * Reads the usage Meta reported with a SUCCESSFUL response to one of our calls (never a refusal's:
+   * see `refused`). A success also ends a run of refusals, so the next one starts the backoff afresh.
+   */
   observe(usage: BucUsage | null, at: number = this.now()): void {
+    this.refusals = 0;
     if (!usage) return;
     this.prune(at);
     if (usage.etaMinutes > 0) {
@@ -103,9 +145,26 @@ export class CallBudget {
     if (this.last) {
       const net = obs.made - this.last.made - (obs.expired - this.last.expired);
       const points = obs.pct - this.last.pct;
+      // More points per call than any real quota allows: not a reading to learn from or to stop on.
+      if (net > 0 && points > 0 && (net * 100) / points < this.minCapacity) return;
       if (net > 0 && points >= 0) this.steps.push({ at, calls: net, points });
     }
     this.last = obs;
+  }
+
+  /**
+   * Meta refused an items_batch call as throttled. With a wait it asked for (`askedMs` from the usage
+   * header's ETA or Retry-After), no call goes before then. Without one, the refusal's 100 % says nothing
+   * about when capacity returns, so the budget backs off instead: throttleRetryMinMs, doubling per
+   * consecutive refusal up to throttleRetryMaxMs. Returns the wait now in force.
+   */
+  refused(askedMs: number | null, at: number = this.now()): number {
+    const wait =
+      askedMs !== null && askedMs > 0
+        ? askedMs
+        : throttleBackoffMs(++this.refusals, this.throttleRetryMinMs, this.throttleRetryMaxMs);
+    this.blockUntil(at + wait);
+    return this.blockedUntil - at;
   }
 
   /** Meta refused us (or said when access comes back): make no call before `until`. */

@@ -7,7 +7,8 @@ import type { GraphErrorKind } from './types.ts';
  * not documented (reference §9 q2: code 100 has been seen under HTTP 500).
  */
 
-export type GraphEndpoint = 'items_batch' | 'check_batch_request_status';
+/** `catalog` is the node read `GET /{catalog_id}?fields=id` behind `CatalogClient.probe()`. */
+export type GraphEndpoint = 'items_batch' | 'check_batch_request_status' | 'catalog';
 
 /** Meta's envelope: {"error": {...}}; every field but `message`/`code` may be absent. */
 export interface GraphErrorEnvelope {
@@ -33,11 +34,24 @@ export function isPermissionCode(code: number): boolean {
   return code === 10 || (code >= 200 && code <= 299);
 }
 
+/**
+ * Code 100 is "invalid parameter", but Meta also uses it for credentials: a missing or wrong
+ * appsecret_proof (a wrong META_APP_SECRET) and some token problems. Those must stop submissions like a
+ * 190 does, not be taken for a bad request (which the worker dead-letters). Matched on Meta's message
+ * because no subcode distinguishes them.
+ */
+const CREDENTIAL_MESSAGE = /appsecret_proof|access[ _]token/i;
+/** 100/33: the catalog does not exist for this token, or the token may not see it. */
+const UNREADABLE_OBJECT_SUBCODE = 33;
+
 export interface ClassifyInput {
   endpoint: GraphEndpoint;
   code: number | null;
   httpStatus: number | null;
   isTransient?: boolean;
+  subcode?: number | null;
+  /** Meta's message: needed to tell a credentials 100 from a bad-parameter 100. */
+  message?: string | null;
 }
 
 export function classifyGraphError({
@@ -45,6 +59,8 @@ export function classifyGraphError({
   code,
   httpStatus,
   isTransient,
+  subcode,
+  message,
 }: ClassifyInput): GraphErrorKind {
   if (code !== null) {
     if (code === 1) return endpoint === 'items_batch' ? 'payload-too-large' : 'transient';
@@ -52,7 +68,11 @@ export function classifyGraphError({
     if (isThrottleCode(code)) return 'throttled';
     if (AUTH_CODES.has(code)) return 'auth';
     if (isPermissionCode(code)) return 'permission';
-    if (code === 100) return 'invalid-parameter';
+    if (code === 100) {
+      if (message && CREDENTIAL_MESSAGE.test(message)) return 'auth';
+      if (subcode === UNREADABLE_OBJECT_SUBCODE) return 'permission';
+      return 'invalid-parameter';
+    }
     if (isTransient) return 'transient';
   }
   if (httpStatus === 429) return 'throttled';

@@ -1,6 +1,6 @@
 import { redact, registerSecret, type Logger } from '../logger.ts';
 import { appsecretProof } from './appsecret-proof.ts';
-import { CallBudget, type BudgetDecision } from './call-budget.ts';
+import { BUDGET_DEFAULTS, CallBudget, throttleBackoffMs, type BudgetDecision } from './call-budget.ts';
 import {
   classifyGraphError,
   GraphApiError,
@@ -8,6 +8,8 @@ import {
   type GraphEndpoint,
   type GraphErrorEnvelope,
 } from './graph-error.ts';
+import { tokenFormatProblem } from './token-format.ts';
+import { fixedToken, type TokenSource } from './token-source.ts';
 import type { BatchIssue, BatchStatus, CatalogClient, CatalogItem, ItemsBatchAccepted } from './types.ts';
 import { BUC_HEADER, parseBucUsage } from './usage-header.ts';
 
@@ -21,10 +23,17 @@ import { BUC_HEADER, parseBucUsage } from './usage-header.ts';
  * - The token travels only in `Authorization: Bearer`; `appsecret_proof` (an HMAC, not a secret) goes in
  *   the JSON body of POSTs and the query of GETs. Token and app secret are scrubbed from every message.
  * - Throttled and transient failures are retried up to `maxRetries` times with exponential backoff and
- *   jitter, and never sooner than Meta asked (X-Business-Use-Case-Usage ETA, Retry-After). A wait longer
- *   than `maxRetryWaitMs` is not slept through: the error is thrown with `retryAfterMs` so the caller can
- *   keep the work and come back.
- * - Every items_batch call first takes a slot from the per-catalog CallBudget (call-budget.ts).
+ *   jitter, and never sooner than Meta asked (X-Business-Use-Case-Usage ETA, Retry-After). A throttle
+ *   that names no wait (ETA 0) is retried after a bounded backoff (throttleRetryMinMs doubling up to
+ *   throttleRetryMaxMs), never after "an hour". A wait longer than `maxRetryWaitMs` is not slept through:
+ *   the error is thrown with `retryAfterMs` so the caller can keep the work and come back.
+ * - Every items_batch call first takes a slot from the per-catalog CallBudget (call-budget.ts); only the
+ *   usage header of a successful items_batch call teaches the budget anything.
+ * - The token comes from a TokenSource (a fixed token, or Secrets Manager re-read by
+ *   `refreshCredentials()`). A token that cannot be valid (empty, whitespace, an invisible or non-ASCII
+ *   character) is refused before any HTTP with kind 'auth', like a token Meta rejects.
+ * - `probe()` is one GET of the catalog node (`fields=id`): the cheap "does the token work for this
+ *   catalog" check a halted worker repeats. It takes no items_batch budget and is not retried.
  */
 
 export const META_MAX_BATCH_ITEMS = 5000;
@@ -33,7 +42,10 @@ export interface CatalogClientOptions {
   graphUrl: string;
   apiVersion: string;
   catalogId: string;
-  accessToken: string;
+  /** A fixed token (META_ACCESS_TOKEN); or give `tokenSource`. */
+  accessToken?: string;
+  /** Where to (re-)read the token from, e.g. Secrets Manager; wins over `accessToken`. */
+  tokenSource?: TokenSource;
   appSecret?: string;
   hourlyCallBudget: number;
   maxRetries: number;
@@ -59,6 +71,9 @@ export interface CatalogClientOptions {
   budgetSlowdownPct?: number;
   budgetHardStopPct?: number;
   budgetWindowMs?: number;
+  /** Bounded backoff after a throttle that names no wait (see CallBudget.refused). */
+  throttleRetryMinMs?: number;
+  throttleRetryMaxMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -68,6 +83,9 @@ export const CLIENT_DEFAULTS = {
   retryBaseMs: 1_000,
   retryMaxDelayMs: 60_000,
 } as const;
+
+/** Cheapest read that needs both a working token and access to the catalog. */
+const PROBE_FIELDS = 'id';
 
 const STATUS_FIELDS =
   'handle,status,errors,errors_total_count,warnings,warnings_total_count,ids_of_invalid_requests';
@@ -106,17 +124,23 @@ class ItemsBatchClient implements CatalogClient {
   private readonly fetch: typeof fetch;
   private readonly budget: CallBudget;
   private readonly base: string;
-  private readonly proof: string | null;
+  private readonly tokens: TokenSource;
+  /** appsecret_proof of the token in force, recomputed when the token changes. */
+  private proofFor: { token: string; proof: string | null } | null = null;
   private readonly maxItems: number;
   private readonly maxBudgetWaitMs: number;
   private readonly maxRetryWaitMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxDelayMs: number;
+  private readonly throttleRetryMinMs: number;
+  private readonly throttleRetryMaxMs: number;
 
   constructor(options: CatalogClientOptions) {
-    if (!options.accessToken) throw new Error('accessToken is required');
+    if (!options.tokenSource && !options.accessToken) {
+      throw new Error('accessToken or tokenSource is required');
+    }
     this.o = options;
-    registerSecret(options.accessToken);
+    this.tokens = options.tokenSource ?? fixedToken(options.accessToken!);
     registerSecret(options.appSecret);
     this.log = options.logger;
     this.sleep = options.sleep ?? defaultSleep;
@@ -131,14 +155,48 @@ class ItemsBatchClient implements CatalogClient {
         slowdownPct: options.budgetSlowdownPct,
         hardStopPct: options.budgetHardStopPct,
         windowMs: options.budgetWindowMs,
+        throttleRetryMinMs: options.throttleRetryMinMs,
+        throttleRetryMaxMs: options.throttleRetryMaxMs,
       });
     this.base = `${options.graphUrl.replace(/\/+$/, '')}/${options.apiVersion}/${encodeURIComponent(options.catalogId)}`;
-    this.proof = options.appSecret ? appsecretProof(options.accessToken, options.appSecret) : null;
     this.maxItems = Math.min(options.batchMaxItems, META_MAX_BATCH_ITEMS);
     this.maxBudgetWaitMs = options.maxBudgetWaitMs ?? CLIENT_DEFAULTS.maxBudgetWaitMs;
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? CLIENT_DEFAULTS.maxRetryWaitMs;
     this.retryBaseMs = options.retryBaseMs ?? CLIENT_DEFAULTS.retryBaseMs;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? CLIENT_DEFAULTS.retryMaxDelayMs;
+    this.throttleRetryMinMs = options.throttleRetryMinMs ?? BUDGET_DEFAULTS.throttleRetryMinMs;
+    this.throttleRetryMaxMs = Math.max(
+      this.throttleRetryMinMs,
+      options.throttleRetryMaxMs ?? BUDGET_DEFAULTS.throttleRetryMaxMs,
+    );
+  }
+
+  async refreshCredentials(): Promise<void> {
+    await this.tokens.refresh();
+  }
+
+  async probe(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const endpoint: GraphEndpoint = 'catalog';
+    const res = await this.withRetries(
+      endpoint,
+      options.signal,
+      {},
+      (token) => {
+        const q = new URLSearchParams({ fields: PROBE_FIELDS });
+        const proof = this.proof(token);
+        if (proof) q.set('appsecret_proof', proof);
+        return this.request(endpoint, `${this.base}?${q}`, { method: 'GET' }, options.signal, token);
+      },
+      0, // one read: the caller probes again later
+    );
+    const body = res.body as { id?: unknown } | null;
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      (typeof body.id !== 'string' && typeof body.id !== 'number')
+    ) {
+      throw unexpected(endpoint, 'no "id" in the catalog node');
+    }
   }
 
   payloadBytes(items: CatalogItem[]): number {
@@ -176,8 +234,7 @@ class ItemsBatchClient implements CatalogClient {
         message: `items_batch: item ${missingId} has no id`,
       });
     }
-    const body = this.itemsBatchBody(items);
-    const bytes = Buffer.byteLength(body, 'utf8');
+    const bytes = this.payloadBytes(items);
     if (bytes > this.o.maxPayloadBytes) {
       throw new GraphApiError({
         kind: 'payload-too-large',
@@ -185,12 +242,17 @@ class ItemsBatchClient implements CatalogClient {
         message: `items_batch: body of ${bytes} bytes is over the ${this.o.maxPayloadBytes}-byte limit; split the batch`,
       });
     }
-    const res = await this.withRetries(endpoint, options.signal, { items: items.length, bytes }, () =>
+    const res = await this.withRetries(endpoint, options.signal, { items: items.length, bytes }, (token) =>
       this.request(
         endpoint,
         `${this.base}/items_batch`,
-        { method: 'POST', headers: { 'content-type': 'application/json' }, body },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: this.itemsBatchBody(items, this.proof(token)),
+        },
         options.signal,
+        token,
       ),
     );
     return parseItemsBatchResponse(res.body);
@@ -198,33 +260,73 @@ class ItemsBatchClient implements CatalogClient {
 
   async checkBatchStatus(handle: string, options: { signal?: AbortSignal } = {}): Promise<BatchStatus> {
     const endpoint: GraphEndpoint = 'check_batch_request_status';
-    const q = new URLSearchParams({ handle, load_ids_of_invalid_requests: 'true', fields: STATUS_FIELDS });
-    if (this.proof) q.set('appsecret_proof', this.proof);
-    const res = await this.withRetries(endpoint, options.signal, {}, () =>
-      this.request(
+    const res = await this.withRetries(endpoint, options.signal, {}, (token) => {
+      const q = new URLSearchParams({ handle, load_ids_of_invalid_requests: 'true', fields: STATUS_FIELDS });
+      const proof = this.proof(token);
+      if (proof) q.set('appsecret_proof', proof);
+      return this.request(
         endpoint,
         `${this.base}/check_batch_request_status?${q}`,
         { method: 'GET' },
         options.signal,
-      ),
-    );
+        token,
+      );
+    });
     return parseBatchStatus(res.body, handle);
   }
 
-  private itemsBatchBody(items: CatalogItem[]): string {
+  /**
+   * The body items_batch sends. payloadBytes() measures it with the proof of the token in force; a proof
+   * is always 64 hex characters, so a token rotated in between does not change the size.
+   */
+  private itemsBatchBody(
+    items: CatalogItem[],
+    proof: string | null = this.proof(this.tokens.current()),
+  ): string {
     const body: Record<string, unknown> = {
       item_type: 'PRODUCT_ITEM',
       allow_upsert: true,
       requests: items.map((data) => ({ method: 'UPDATE', data })),
     };
-    if (this.proof) body.appsecret_proof = this.proof;
+    if (proof) body.appsecret_proof = proof;
     return JSON.stringify(body);
+  }
+
+  private proof(token: string): string | null {
+    if (!this.o.appSecret || token === '') return null;
+    if (this.proofFor?.token !== token) {
+      this.proofFor = { token, proof: appsecretProof(token, this.o.appSecret) };
+    }
+    return this.proofFor.proof;
+  }
+
+  /**
+   * The token in force, or an 'auth' GraphApiError when it cannot be a valid token: sending it would
+   * fail in `fetch` (a TypeError for anything above U+00FF) or at Meta, and no retry can fix it.
+   */
+  private usableToken(endpoint: GraphEndpoint): string {
+    const token = this.tokens.current();
+    const problem = tokenFormatProblem(token);
+    if (problem) {
+      const err = new GraphApiError({
+        kind: 'auth',
+        endpoint,
+        message: `${endpoint}: the access token from ${this.tokens.origin} ${problem}; nothing was sent`,
+      });
+      this.log.warn('graph call not sent: the access token is unusable', {
+        endpoint,
+        kind: err.kind,
+        error: err.message,
+      });
+      throw err;
+    }
+    return token;
   }
 
   /** Removes the token and app secret (and anything shaped like a Graph token) from text. */
   private sanitize(text: string): string {
     let out = text;
-    for (const secret of [this.o.accessToken, this.o.appSecret]) {
+    for (const secret of [this.tokens.current(), this.o.accessToken, this.o.appSecret]) {
       if (secret) out = out.split(secret).join('[REDACTED]');
     }
     return redact(out);
@@ -234,14 +336,17 @@ class ItemsBatchClient implements CatalogClient {
     endpoint: GraphEndpoint,
     signal: AbortSignal | undefined,
     what: { items?: number; bytes?: number },
-    send: () => Promise<GraphResponse>,
+    send: (token: string) => Promise<GraphResponse>,
+    maxRetries: number = this.o.maxRetries,
   ): Promise<GraphResponse> {
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
+      // Before the budget: a token that cannot work must not use up a slot. Thrown with attempts 0.
+      const token = this.usableToken(endpoint);
       if (endpoint === 'items_batch') await this.takeBudgetSlot(signal);
       const started = this.now();
       try {
-        const res = await send();
+        const res = await send(token);
         this.log.debug('graph call', {
           endpoint,
           attempt,
@@ -252,7 +357,9 @@ class ItemsBatchClient implements CatalogClient {
         return res;
       } catch (caught) {
         if (!(caught instanceof GraphApiError)) throw caught;
-        const err = caught.with({ attempts: attempt });
+        let err = caught.with({ attempts: attempt });
+        if (err.kind === 'throttled')
+          err = err.with({ retryAfterMs: this.throttleWait(endpoint, attempt, err) });
         const fields = {
           endpoint,
           attempt,
@@ -263,11 +370,15 @@ class ItemsBatchClient implements CatalogClient {
           fbtraceId: err.fbtraceId,
           ...what,
         };
-        if (!isRetryable(err.kind) || attempt > this.o.maxRetries) {
+        if (!isRetryable(err.kind) || attempt > maxRetries) {
           this.log.warn('graph call failed', { ...fields, error: err.message });
           throw err;
         }
-        const waitMs = this.retryDelay(attempt, err.retryAfterMs);
+        // A throttle's wait is already a backoff (Meta's, or the bounded one): no jitter on top.
+        const waitMs =
+          err.kind === 'throttled' && err.retryAfterMs !== null
+            ? err.retryAfterMs
+            : this.retryDelay(attempt, err.retryAfterMs);
         if (waitMs > this.maxRetryWaitMs) {
           this.log.warn('graph call failed; the wait Meta asks for is too long to hold the call', {
             ...fields,
@@ -280,6 +391,16 @@ class ItemsBatchClient implements CatalogClient {
         await this.sleep(waitMs, signal);
       }
     }
+  }
+
+  /**
+   * How long a throttle keeps us off. Meta's own wait when it named one; otherwise the bounded backoff
+   * (throttleRetryMinMs doubling to throttleRetryMaxMs): for items_batch the budget keeps that count
+   * across calls and blocks the next call until then, for reads it goes by the attempt.
+   */
+  private throttleWait(endpoint: GraphEndpoint, attempt: number, err: GraphApiError): number {
+    if (endpoint === 'items_batch') return this.budget.refused(err.retryAfterMs);
+    return err.retryAfterMs ?? throttleBackoffMs(attempt, this.throttleRetryMinMs, this.throttleRetryMaxMs);
   }
 
   /** Exponential backoff with equal jitter, and never less than what Meta asked for. */
@@ -319,10 +440,23 @@ class ItemsBatchClient implements CatalogClient {
     url: string,
     init: RequestInit,
     signal: AbortSignal | undefined,
+    token: string,
   ): Promise<GraphResponse> {
     const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
     const headers = new Headers(init.headers);
-    headers.set('authorization', `Bearer ${this.o.accessToken}`);
+    try {
+      headers.set('authorization', `Bearer ${token}`);
+    } catch (err) {
+      // Headers take Latin-1 only. usableToken() stops such tokens first; this is the last guard, so a
+      // TypeError never reaches the worker as if it were a network failure.
+      throw new GraphApiError({
+        kind: 'auth',
+        endpoint,
+        message: this.sanitize(
+          `${endpoint}: the access token from ${this.tokens.origin} cannot be sent in an HTTP header (${(err as Error).message})`,
+        ),
+      });
+    }
     headers.set('accept', 'application/json');
     let res: Response;
     let text: string;
@@ -357,19 +491,25 @@ class ItemsBatchClient implements CatalogClient {
       body = null; // an HTML error page from a proxy, say
     }
     const usage = parseBucUsage(res.headers.get(BUC_HEADER));
-    if (endpoint === 'items_batch') this.budget.observe(usage);
     const envelope =
       typeof body === 'object' && body !== null && 'error' in body
         ? ((body as { error: unknown }).error as GraphErrorEnvelope)
         : null;
-    if (res.ok && !envelope) return { status: res.status, headers: res.headers, body };
+    if (res.ok && !envelope) {
+      // Only a success's header is usage; a refusal's reads 100 % (see CallBudget.refused).
+      if (endpoint === 'items_batch') this.budget.observe(usage);
+      return { status: res.status, headers: res.headers, body };
+    }
 
     const code = typeof envelope?.code === 'number' ? envelope.code : null;
+    const subcode = typeof envelope?.error_subcode === 'number' ? envelope.error_subcode : null;
     const kind = classifyGraphError({
       endpoint,
       code,
+      subcode,
       httpStatus: res.status,
       isTransient: envelope?.is_transient,
+      message: typeof envelope?.message === 'string' ? envelope.message : null,
     });
     let retryAfterMs: number | null = null;
     if (kind === 'throttled' || kind === 'transient') {
@@ -378,9 +518,6 @@ class ItemsBatchClient implements CatalogClient {
       const fromRetryAfter = Number.isFinite(header) && header > 0 ? header * 1000 : 0;
       const asked = Math.max(fromUsage, fromRetryAfter);
       retryAfterMs = asked > 0 ? asked : null;
-      if (endpoint === 'items_batch' && kind === 'throttled' && retryAfterMs !== null) {
-        this.budget.blockUntil(this.now() + retryAfterMs);
-      }
     }
     const metaMessage = envelope
       ? [envelope.message, envelope.error_user_msg]
@@ -393,7 +530,7 @@ class ItemsBatchClient implements CatalogClient {
       kind,
       endpoint,
       code,
-      subcode: typeof envelope?.error_subcode === 'number' ? envelope.error_subcode : null,
+      subcode,
       httpStatus: res.status,
       retryAfterMs,
       fbtraceId: typeof envelope?.fbtrace_id === 'string' ? envelope.fbtrace_id : null,

@@ -45,12 +45,12 @@ export interface BatchFinal extends StatusBase {
 export type BatchStatus = BatchRunning | BatchFinal;
 
 export type GraphErrorKind =
-  | 'throttled' // 4, 17, 32, 613, 80000-80014 …: retry after the advertised wait
+  | 'throttled' // 4, 17, 32, 613, 80000-80014 …: retry after retryAfterMs (Meta's wait, or a bounded backoff)
   | 'transient' // 1 (not items_batch size), 2, 5xx, network, timeouts: retry with backoff
   | 'payload-too-large' // 1 on items_batch: send fewer items
-  | 'auth' // 102, 190: never retry, stop submitting
-  | 'permission' // 10, 200-299: never retry, stop submitting
-  | 'invalid-parameter' // 100: a bug or a bad request, do not retry
+  | 'auth' // 102, 104, 190, 100 naming appsecret_proof/access token, an unusable token: halt, probe
+  | 'permission' // 10, 200-299, 100/33 (catalog not visible to the token): halt, probe
+  | 'invalid-parameter' // 100 otherwise: a bug or a bad request, do not retry
   | 'budget-exhausted' // our own hourly budget says wait; not an error Meta returned
   | 'unknown';
 
@@ -63,4 +63,17 @@ export interface CatalogClient {
   payloadBytes(items: CatalogItem[]): number;
   /** items_batch calls the worker may still make in the current rolling hour. */
   budgetRemaining(): number;
+  /**
+   * One cheap read that needs a working token and access to the catalog (`GET /{catalog_id}?fields=id`),
+   * not retried and not counted against the items_batch budget. Resolves when the credentials work;
+   * throws GraphApiError ('auth'/'permission' while they do not, 'transient'/'throttled' when Meta could
+   * not say). A halted worker calls refreshCredentials() then probe() every AUTH_PROBE_INTERVAL_MS.
+   */
+  probe(options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Re-reads the token source (Secrets Manager), so a rotated token is used from the next call on; a
+   * no-op for a token from META_ACCESS_TOKEN. Throws GraphApiError ('auth': the secret is gone or not
+   * readable; 'transient': Secrets Manager did not answer), keeping the token in force.
+   */
+  refreshCredentials(): Promise<void>;
 }

@@ -8,7 +8,8 @@ import {
   type ProductStateEntry,
   type ProductStateShard,
 } from './product-state.ts';
-import { mergeEntry, type StateUpdate } from './state-filter.ts';
+import { LeaseLostError } from './catalog-lease.ts';
+import { mergeEntry, type StateUpdate } from './send-gate.ts';
 
 /**
  * Reads and writes the sharded product state (format in product-state.ts). Only the shards a flush
@@ -67,8 +68,12 @@ export class ProductStateStore {
     return new StateSnapshot(new Map(shards.map((s, i) => [s, loaded[i]!])));
   }
 
-  /** Merges the updates shard by shard. `snapshot` (from read) saves the first re-read. */
-  async merge(updates: Map<string, StateUpdate>, snapshot?: StateSnapshot): Promise<void> {
+  /**
+   * Merges the updates shard by shard. `snapshot` (from read) saves the first re-read. Sends (`decided`)
+   * pass the catalog lease's fencing token: a shard already written under a higher token refuses them
+   * with LeaseLostError, so a worker that lost its lease cannot overwrite the new holder's decisions.
+   */
+  async merge(updates: Map<string, StateUpdate>, snapshot?: StateSnapshot, fence?: number): Promise<void> {
     const byShard = new Map<string, [string, StateUpdate][]>();
     for (const [id, update] of updates) {
       const shard = shardOf(id);
@@ -77,7 +82,7 @@ export class ProductStateStore {
       byShard.set(shard, list);
     }
     await mapLimit([...byShard], this.#concurrency, ([shard, list]) =>
-      this.#mergeShard(shard, list, snapshot?.shards.get(shard)),
+      this.#mergeShard(shard, list, snapshot?.shards.get(shard), fence),
     );
   }
 
@@ -94,9 +99,16 @@ export class ProductStateStore {
     shard: string,
     updates: [string, StateUpdate][],
     known: LoadedShard | undefined,
+    fence: number | undefined,
   ): Promise<void> {
     let current = known ?? (await this.#readShard(shard));
     for (let attempt = 1; ; attempt++) {
+      const seen = current.shard.fence ?? 0;
+      if (fence !== undefined && seen > fence) {
+        throw new LeaseLostError(
+          `state shard ${shard} was written under lease token ${seen}; ours is ${fence}`,
+        );
+      }
       const products = { ...current.shard.products };
       let changed = false;
       for (const [id, update] of updates) {
@@ -112,7 +124,11 @@ export class ProductStateStore {
           this.#s3,
           this.#bucket,
           shardKey(this.#prefix, shard),
-          { v: 1, products } satisfies ProductStateShard,
+          {
+            v: 1,
+            products,
+            ...(fence !== undefined || seen > 0 ? { fence: Math.max(seen, fence ?? 0) } : {}),
+          } satisfies ProductStateShard,
           current.etag ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
         );
         return;

@@ -77,7 +77,7 @@ export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise
   let fileError: IntakeReport['fileError'] = null;
   try {
     for await (const event of deps.readRows(res.Body as Readable, deps.ingest)) {
-      if (event.kind === 'row') collector.accept(event.item, event.line);
+      if (event.kind === 'row') collector.accept(event.item, event.line, event.version ?? null);
       else {
         collector.reject();
         rejected.push({ line: event.line, id: event.id, reason: event.reason });

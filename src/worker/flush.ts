@@ -1,12 +1,15 @@
 import type { Logger } from '../logger.ts';
+import { failpoint } from '../failpoints.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogClient, ItemsBatchAccepted } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { LeaseLostError, type CatalogLease, type HeldLease } from '../state/catalog-lease.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
-import { judgeRow, type StateUpdate } from '../state/state-filter.ts';
+import type { StateUpdate } from '../state/send-gate.ts';
 import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from './backoff.ts';
 import { planChunks, updateRecordBytes } from './chunking.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
+import { gateUnderLease, type GateDeps } from './gated-send.ts';
 import {
   covers,
   manifestFolder,
@@ -26,28 +29,35 @@ import type { Versioned } from './s3-json.ts';
 import type { Candidate, WindowBuffer } from './window-buffer.ts';
 
 /**
- * One flush of a closed window, up to the point where its messages may be deleted:
- * state check → manifest `pending` (with the exact payloads) → items_batch per chunk → `submitted` →
- * product state. Throttling and outages are waited out here with backoff (the messages stay held);
- * a refused token stops the flush with SubmissionHaltedError. Status polling happens afterwards
+ * One flush of a closed window, up to the point where its messages may be deleted, all under the
+ * catalog lease: send gate (state + earlier open sends) → manifest `pending` (with the exact payloads) →
+ * product state `decided` (open, fenced by the lease token) → items_batch per chunk, each handle recorded
+ * as it comes → `submitted`. Throttling and outages are waited out here with backoff (the messages stay
+ * held); a refused token stops the flush with SubmissionHaltedError. Status polling happens afterwards
  * (status-poller.ts), once the messages are gone.
+ *
+ * The state is written before items_batch is called, so a crash between Meta accepting a batch and the
+ * handle being recorded still leaves the product marked open: a later send of different content waits
+ * for it to settle instead of racing a batch nobody can see.
  */
 
-export interface FlushDeps {
+export interface FlushDeps extends GateDeps {
   client: CatalogClient;
   state: ProductStateStore;
   manifests: ManifestStore;
+  lease: CatalogLease;
   logger: Logger;
   now: () => number;
   catalogId: string;
   syncedPrefix: string;
   batchMaxItems: number;
   maxPayloadBytes: number;
+  /** How long the lease must stay ours for one items_batch call (the client's request timeout). */
+  requestTimeoutMs: number;
   /** A pending manifest older than this whose files are being processed again was abandoned. */
   abandonAfterMs: number;
   retry: BackoffPolicy;
   metrics?: ServiceMetrics | undefined;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface FlushResult {
@@ -62,23 +72,49 @@ export async function flushWindow(
   buffer: WindowBuffer,
   signal: AbortSignal,
 ): Promise<FlushResult> {
+  const lease = await deps.lease.acquire(signal);
+  failpoint('flush.after-lease');
+  try {
+    return await flushUnderLease(deps, buffer, lease, AbortSignal.any([signal, lease.signal]));
+  } finally {
+    await lease.release();
+  }
+}
+
+async function flushUnderLease(
+  deps: FlushDeps,
+  buffer: WindowBuffer,
+  lease: HeldLease,
+  signal: AbortSignal,
+): Promise<FlushResult> {
   const startedAt = deps.now();
   const manifestId = newManifestId(buffer.window, startedAt);
   const key = manifestKey(deps.syncedPrefix, buffer.window, manifestId);
   const log = deps.logger.child({ window: buffer.window, manifestId });
 
-  const snapshot = await deps.state.read(buffer.candidates.keys());
+  const gated = new Map([...buffer.candidates].map(([id, c]) => [id, { hash: c.hash, stamp: c.stamp }]));
+  const { snapshot, verdicts } = await gateUnderLease(deps, gated, { resend: false }, lease, signal);
+  failpoint('flush.after-state-read');
   const toSend: Candidate[] = [];
+  const settlesAt = new Map<string, number>();
   const updates = new Map<string, StateUpdate>();
   for (const [id, c] of buffer.candidates) {
-    const last = snapshot.get(id);
-    const verdict = judgeRow(c, last);
+    const verdict = verdicts.get(id)!;
     const rows = buffer.sources[c.source]!.rows;
     if (verdict.kind === 'older') rows.older++;
     else if (verdict.kind === 'unchanged') {
       rows.unchanged++;
+      const last = snapshot.get(id);
       if (verdict.bumpStamp && last) updates.set(id, { kind: 'bump', entry: { ...last, ...c.stamp } });
-    } else toSend.push(c);
+    } else {
+      toSend.push(c);
+      if (verdict.settlesAt !== null) settlesAt.set(id, verdict.settlesAt);
+    }
+  }
+  if (buffer.keyTies > 0) {
+    log.info('files created in the same second were ordered by key (numeric-aware)', {
+      ties: buffer.keyTies,
+    });
   }
   const chunks = planChunks(
     toSend,
@@ -107,6 +143,7 @@ export async function flushWindow(
       items: toSend.length,
       accepted: 0,
       rejected: 0,
+      superseded: 0,
       unknown: toSend.length,
       rowsRejected: buffer.sources.reduce((n, s) => n + s.rows.rejected, 0),
       calls: 0,
@@ -122,7 +159,7 @@ export async function flushWindow(
 
   if (chunks.length === 0) {
     const created = await deps.manifests.create(key, manifest);
-    await deps.state.merge(updates, snapshot);
+    await deps.state.merge(updates, snapshot, lease.token);
     log.info('flush had nothing to send; manifest finished', { stage: 'manifest-finished', ...summary });
     return { key, manifest: created, needsPolling: false };
   }
@@ -130,22 +167,67 @@ export async function flushWindow(
   await mapLimit([...chunkOf], 8, ([i, c]) => writePayload(deps, manifestId, i, c, buffer));
   let current = await deps.manifests.create(key, manifest);
   log.info('manifest written', { stage: 'manifest-written', ...summary });
-
-  current = await submitBatches(deps, key, current, chunkOf, buffer, log, signal);
+  failpoint('flush.after-manifest-write');
 
   const at = deps.now();
-  for (const batch of current.value.batches) {
-    if (batch.handle === null) continue;
-    for (const c of chunkOf.get(batch.index) ?? []) {
-      updates.set(c.item.id, { kind: 'sent', entry: { h: c.hash, ...c.stamp, m: key, b: batch.index, at } });
+  for (const [index, chunk] of chunkOf) {
+    for (const c of chunk) {
+      const u = settlesAt.get(c.item.id);
+      updates.set(c.item.id, {
+        kind: 'decided',
+        entry: { h: c.hash, ...c.stamp, m: key, b: index, at, open: true, ...(u ? { u } : {}) },
+      });
     }
   }
-  await deps.state.merge(updates, snapshot);
-  log.info('product state updated', { stage: 'state-updated', products: updates.size });
+  await deps.state.merge(updates, snapshot, lease.token);
+  log.info('product state: sends decided', { stage: 'state-updated', products: updates.size });
+  failpoint('flush.after-intent-write');
+
+  const ambiguous = new Set<number>();
+  try {
+    current = await submitBatches(deps, key, current, chunkOf, buffer, log, signal, lease, ambiguous);
+  } catch (err) {
+    await cancelUnsent(deps, key, current.value.manifestId, chunkOf, ambiguous, log);
+    throw err;
+  }
   return { key, manifest: current, needsPolling: true };
 }
 
-function unsentBatch(deps: FlushDeps, manifestId: string, index: number, chunk: Candidate[]): UnsentBatch {
+/**
+ * After a failed flush: batches that Meta certainly did not accept (every attempt got an answer that
+ * refused it, or none was made) release their products, so a later send need not wait for them to
+ * settle. Batches with an unanswered attempt (timeout, network) stay open until they settle.
+ */
+async function cancelUnsent(
+  deps: FlushDeps,
+  key: string,
+  manifestId: string,
+  chunkOf: Map<number, Candidate[]>,
+  ambiguous: Set<number>,
+  log: Logger,
+): Promise<void> {
+  const got = await deps.manifests.read(key).catch(() => null);
+  if (!got || got.value.manifestId !== manifestId) return;
+  const updates = new Map<string, StateUpdate>();
+  for (const b of got.value.batches) {
+    if (b.status !== 'unsent' || ambiguous.has(b.index)) continue;
+    for (const c of chunkOf.get(b.index) ?? []) {
+      updates.set(c.item.id, { kind: 'settled', manifestKey: key, batch: b.index, accepted: false });
+    }
+  }
+  try {
+    await deps.state.merge(updates);
+  } catch (err) {
+    log.warn('could not release the products of unsent batches; they settle on their own', { err });
+  }
+}
+
+export function unsentBatch(
+  deps: Pick<FlushDeps, 'syncedPrefix' | 'client'>,
+  manifestId: string,
+  index: number,
+  chunk: Candidate[],
+): UnsentBatch {
   return {
     index,
     itemCount: chunk.length,
@@ -171,7 +253,12 @@ async function writePayload(
     manifestId,
     batchIndex: index,
     requests: chunk.map((c) => ({ method: 'UPDATE', data: c.item })),
-    origins: chunk.map((c) => ({ id: c.item.id, key: buffer.sources[c.source]!.key, line: c.line })),
+    origins: chunk.map((c) => ({
+      id: c.item.id,
+      key: buffer.sources[c.source]!.key,
+      line: c.line,
+      ...(c.stamp.v !== undefined && c.stamp.v !== null ? { v: c.stamp.v } : {}),
+    })),
   });
 }
 
@@ -184,6 +271,8 @@ async function submitBatches(
   buffer: WindowBuffer,
   log: Logger,
   signal: AbortSignal,
+  lease: HeldLease,
+  ambiguous: Set<number>,
 ): Promise<Versioned<Manifest>> {
   const sleep = deps.sleep ?? defaultSleep;
   let current = start;
@@ -194,19 +283,23 @@ async function submitBatches(
     const chunk = chunkOf.get(next.index)!;
     let accepted: ItemsBatchAccepted;
     try {
-      if (signal.aborted) throw new AbortedError('flush aborted');
+      throwIfAborted(signal, lease);
+      current = await markAttempted(deps.manifests, key, current, next.index);
+      await lease.ensure(deps.requestTimeoutMs);
       accepted = await deps.client.itemsBatch(
         chunk.map((c) => c.item),
         { signal },
       );
     } catch (err) {
-      if (signal.aborted) throw new AbortedError('flush aborted');
+      // No answer (timeout, network, abort mid-call): Meta may have accepted it.
+      if (!(err instanceof GraphApiError) || err.httpStatus === null) ambiguous.add(next.index);
+      throwIfAborted(signal, lease);
       if (!(err instanceof GraphApiError)) throw err;
       if (err.kind === 'auth' || err.kind === 'permission') throw new SubmissionHaltedError(err);
       if (err.kind === 'invalid-parameter') throw new FlushRefusedError(err);
       if (err.kind === 'payload-too-large') {
         if (chunk.length === 1) throw new FlushRefusedError(err);
-        current = await splitBatch(deps, key, current, next.index, chunkOf, buffer);
+        current = await splitBatch(deps, key, current, next.index, chunkOf, buffer, lease);
         log.warn('items_batch body too large; batch split in two', {
           batchIndex: next.index,
           items: chunk.length,
@@ -214,8 +307,11 @@ async function submitBatches(
         continue;
       }
       failures++;
-      if (err.kind === 'throttled' || err.kind === 'budget-exhausted') deps.metrics?.count('Throttles');
       const waitMs = backoffDelay(failures, deps.retry, err.retryAfterMs);
+      if (err.kind === 'throttled' || err.kind === 'budget-exhausted') {
+        deps.metrics?.count('Throttles');
+        deps.metrics?.record('BudgetWaitMs', waitMs);
+      }
       log.warn('items_batch not accepted; keeping the files held and retrying', {
         batchIndex: next.index,
         errorKind: err.kind,
@@ -226,6 +322,7 @@ async function submitBatches(
       await sleep(waitMs, signal);
       continue;
     }
+    failpoint('flush.after-items-batch-accepted');
     failures = 0;
     const acceptedAt = deps.now();
     deps.metrics?.count('BatchCalls');
@@ -241,16 +338,49 @@ async function submitBatches(
       items: chunk.length,
       validationIssues: accepted.validation.length,
     });
+    failpoint('flush.after-handle-recorded');
   }
   const at = new Date(deps.now()).toISOString();
   current = await deps.manifests.update(key, current, (m) =>
     m.state === 'submitted' ? null : { ...m, state: 'submitted', submittedAt: at },
   );
   log.info('manifest submitted', { stage: 'manifest-submitted', batches: current.value.batches.length });
+  failpoint('flush.after-submitted');
   return current;
 }
 
-function recordAccepted(m: Manifest, index: number, res: ItemsBatchAccepted, at: string): Manifest | null {
+/**
+ * Records that an items_batch call for this batch is about to be made, before it is made: an unsent
+ * batch with no attempt certainly never reached Meta, so its products need not wait for it to settle.
+ */
+export async function markAttempted(
+  manifests: ManifestStore,
+  key: string,
+  current: Versioned<Manifest>,
+  index: number,
+): Promise<Versioned<Manifest>> {
+  if ((current.value.batches[index]?.attempts ?? 0) > 0) return current;
+  return manifests.update(key, current, (m) => {
+    const b = m.batches[index];
+    if (!b || b.status !== 'unsent' || b.attempts > 0) return null;
+    b.attempts = 1;
+    return m;
+  });
+}
+
+/** A lost lease is a transient failure (retried); any other abort ends the flush. */
+function throwIfAborted(signal: AbortSignal, lease: HeldLease): void {
+  if (!signal.aborted) return;
+  if (lease.signal.aborted && signal.reason instanceof LeaseLostError) throw signal.reason;
+  throw new AbortedError('flush aborted');
+}
+
+export function recordAccepted(
+  m: Manifest,
+  index: number,
+  res: ItemsBatchAccepted,
+  at: string,
+): Manifest | null {
   const batch = m.batches[index];
   if (!batch || batch.status !== 'unsent') return null;
   let updated: ManifestBatch;
@@ -259,7 +389,7 @@ function recordAccepted(m: Manifest, index: number, res: ItemsBatchAccepted, at:
       ...batch,
       status: 'running',
       handle: res.handle,
-      attempts: batch.attempts + 1,
+      attempts: Math.max(1, batch.attempts),
       submittedAt: at,
     } satisfies RunningBatch;
   } else {
@@ -271,7 +401,7 @@ function recordAccepted(m: Manifest, index: number, res: ItemsBatchAccepted, at:
       ...batch,
       status: 'error',
       handle: null,
-      attempts: batch.attempts + 1,
+      attempts: Math.max(1, batch.attempts),
       submittedAt: at,
       checkedAt: at,
       finishedAt: at,
@@ -293,6 +423,7 @@ async function splitBatch(
   index: number,
   chunkOf: Map<number, Candidate[]>,
   buffer: WindowBuffer,
+  lease: HeldLease,
 ): Promise<Versioned<Manifest>> {
   const chunk = chunkOf.get(index)!;
   const half = Math.ceil(chunk.length / 2);
@@ -302,11 +433,21 @@ async function splitBatch(
   chunkOf.set(newIndex, chunk.slice(half));
   await writePayload(deps, manifestId, index, chunkOf.get(index)!, buffer);
   await writePayload(deps, manifestId, newIndex, chunkOf.get(newIndex)!, buffer);
-  return deps.manifests.update(key, current, (m) => {
+  const updated = await deps.manifests.update(key, current, (m) => {
     m.batches[index] = unsentBatch(deps, manifestId, index, chunkOf.get(index)!);
     m.batches.push(unsentBatch(deps, manifestId, newIndex, chunkOf.get(newIndex)!));
     return m;
   });
+  // The moved items' open sends now live in the new batch: settling must find them there.
+  const snapshot = await deps.state.read(chunkOf.get(newIndex)!.map((c) => c.item.id));
+  const moved = new Map<string, StateUpdate>();
+  for (const c of chunkOf.get(newIndex)!) {
+    const e = snapshot.get(c.item.id);
+    if (e && e.m === key && e.b === index)
+      moved.set(c.item.id, { kind: 'decided', entry: { ...e, b: newIndex } });
+  }
+  await deps.state.merge(moved, snapshot, lease.token);
+  return updated;
 }
 
 /**

@@ -30,6 +30,8 @@ interface Held {
   tasks: Set<string>;
   /** When its visibility was last set to the full timeout (or when it was received). */
   extendedAt: number;
+  /** When SQS first got it (its SentTimestamp), else when we first received it: how long its file waits. */
+  since: number;
 }
 
 const SQS_BATCH = 10;
@@ -75,8 +77,17 @@ export class HeldMessages {
       for (const t of tasks) existing.tasks.add(t);
       return;
     }
-    this.#held.set(id, { message, tasks: new Set(tasks), extendedAt: receivedAt });
+    const sent = Number(message.Attributes?.SentTimestamp);
+    const since = Number.isFinite(sent) && sent > 0 ? sent : receivedAt;
+    this.#held.set(id, { message, tasks: new Set(tasks), extendedAt: receivedAt, since });
     if (this.#held.size >= this.#o.maxHeld) this.#o.onFull?.();
+  }
+
+  /** The earliest `since` of the held messages, or null when none is held. */
+  oldestReceivedAt(): number | null {
+    let oldest: number | null = null;
+    for (const h of this.#held.values()) if (oldest === null || h.since < oldest) oldest = h.since;
+    return oldest;
   }
 
   /** Resolves once there is room for one more message. */

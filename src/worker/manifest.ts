@@ -28,14 +28,26 @@ export interface RejectedItem {
   reason: string;
 }
 
+/** An item not sent again because a newer source for its product was sent: final, nothing lost. */
+export interface SupersededItem {
+  id: string;
+  /** Manifest key of the newer send, as the product state named it. */
+  by: string;
+}
+
 interface BatchCommon {
   index: number;
   itemCount: number;
   payloadKey: string;
   payloadBytes: number | null;
   attempts: number;
-  /** Set on a batch that re-sends the items of a batch Meta finished with status `error`. */
+  /**
+   * Set on a batch that sends again the items of unknown fate of batch `resubmitOf` (Meta finished it
+   * with status `error`, or it was never accepted). Only items the send gate let through are in it.
+   */
   resubmitOf: number | null;
+  /** Items of the batch being resent that the gate held back because newer data was sent since. */
+  superseded?: SupersededItem[];
   submittedAt: string | null;
   checkedAt: string | null;
 }
@@ -65,6 +77,8 @@ export interface ManifestCounts {
   items: number;
   accepted: number;
   rejected: number;
+  /** Not resent because a newer source of the same product was sent (absent in older manifests). */
+  superseded?: number;
   unknown: number;
   rowsRejected: number;
   calls: number;
@@ -92,7 +106,8 @@ export interface BatchPayload {
   manifestId: string;
   batchIndex: number;
   requests: { method: 'UPDATE'; data: Record<string, unknown> }[];
-  origins: { id: string; key: string; line: number }[];
+  /** Where each item came from; `v` is the row's version column value (absent in older payloads). */
+  origins: { id: string; key: string; line: number; v?: number | null }[];
 }
 
 export function newManifestId(window: string, now: number): string {
@@ -155,13 +170,46 @@ export function finalizeBatch(batch: RunningBatch, status: BatchFinal, at: strin
   };
 }
 
-/** A batch whose outcome counts: not one whose items were sent again by a later batch. */
-export function effectiveBatches(batches: readonly ManifestBatch[]): ManifestBatch[] {
-  const resent = new Set(batches.flatMap((b) => (b.resubmitOf === null ? [] : [b.resubmitOf])));
+/** Indexes of batches whose items were sent again by a later batch. */
+function resentIndexes(batches: readonly ManifestBatch[]): Set<number> {
+  return new Set(batches.flatMap((b) => (b.resubmitOf === null ? [] : [b.resubmitOf])));
+}
+
+/** Batches whose outcome is the last word for their items: not sent again by a later batch. */
+export function leafBatches(batches: readonly ManifestBatch[]): ManifestBatch[] {
+  const resent = resentIndexes(batches);
   return batches.filter((b) => !resent.has(b.index));
 }
 
-/** Items, and their outcome: accepted only when Meta finished the batch without rejecting the item. */
+/** Items of a final batch whose fate is unknown: an `error` batch's items that Meta did not list as rejected. */
+export function unknownInBatch(b: ManifestBatch): number {
+  if (b.status === 'unsent' || b.status === 'running') return b.itemCount;
+  return b.status === 'error' ? b.itemCount - b.rejected.length : 0;
+}
+
+/**
+ * Leaf batches that need another send: never accepted (`unsent`, in a manifest past `pending`), or
+ * ended in `error` with items of unknown fate.
+ */
+export function batchesToResend(m: Pick<Manifest, 'batches'>): ManifestBatch[] {
+  return leafBatches(m.batches).filter(
+    (b) => b.status === 'unsent' || (b.status === 'error' && unknownInBatch(b) > 0),
+  );
+}
+
+/** How many times the items of this batch have been sent before it (0 for a first send). */
+export function resendDepth(batches: readonly ManifestBatch[], index: number): number {
+  let depth = 0;
+  for (let b = batches[index]; b && b.resubmitOf !== null; b = batches[b.resubmitOf]) depth++;
+  return depth;
+}
+
+/**
+ * Items and their outcome. Every item of the flush belongs to a first-send batch; a resend batch carries
+ * the items of its parent that were neither rejected nor superseded. So: accepted = the items of leaf
+ * batches Meta finished, less the ones it rejected; rejected and superseded are counted where recorded;
+ * what is left is unknown.
+ */
 export function computeCounts(
   batches: readonly ManifestBatch[],
   rowsRejected: number,
@@ -169,16 +217,16 @@ export function computeCounts(
   let items = 0;
   let accepted = 0;
   let rejected = 0;
-  for (const b of effectiveBatches(batches)) {
-    items += b.itemCount;
-    if (b.status === 'finished') {
-      rejected += b.rejected.length;
-      accepted += b.itemCount - b.rejected.length;
-    } else if (b.status === 'error') {
-      rejected += b.rejected.length;
-    }
+  let superseded = 0;
+  const resent = resentIndexes(batches);
+  for (const b of batches) {
+    if (b.resubmitOf === null) items += b.itemCount;
+    superseded += b.superseded?.length ?? 0;
+    if (b.status === 'finished' || b.status === 'error') rejected += b.rejected.length;
+    if (b.status === 'finished' && !resent.has(b.index)) accepted += b.itemCount - b.rejected.length;
   }
-  return { items, accepted, rejected, unknown: items - accepted - rejected, rowsRejected };
+  const unknown = Math.max(0, items - accepted - rejected - superseded);
+  return { items, accepted, rejected, superseded, unknown, rowsRejected };
 }
 
 export function isFinal(state: ManifestState): boolean {

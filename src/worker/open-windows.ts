@@ -105,4 +105,9 @@ export class OpenWindows {
     this.#byHour.clear();
     return left;
   }
+
+  /** Accepts and schedules windows again after a halt (a shutdown never thaws). */
+  thaw(): void {
+    this.#frozen = false;
+  }
 }

@@ -143,8 +143,13 @@ export function skipReason(
 ): string | null {
   if (object.bucket !== landing.bucket) return `bucket ${object.bucket} is not the landing bucket`;
   if (!object.key.startsWith(landing.prefix)) return `key is outside the landing prefix ${landing.prefix}`;
-  if (!object.key.toLowerCase().endsWith('.csv')) return 'key does not end in .csv';
+  if (object.key.endsWith('/')) return 'key is a folder marker';
   return null;
+}
+
+/** CSV files are named *.csv in any case (.csv, .CSV, .Csv); anything else in landing/ gets a file report. */
+export function isCsvKey(key: string): boolean {
+  return key.toLowerCase().endsWith('.csv');
 }
 
 function invalid(deadLetter: 'unparseable' | 'unsupported-version', reason: string): QueueMessage {

@@ -75,3 +75,37 @@ export async function writeMetaReport(
   });
   return key;
 }
+
+/** An item whose fate at Meta is still unknown after the automatic resends. */
+export interface UnknownItem {
+  id: string;
+  key: string;
+  line: number;
+  batchIndex: number;
+  why: string;
+}
+
+export function unknownReportKey(
+  errorsPrefix: string,
+  manifest: Pick<Manifest, 'window' | 'manifestId'>,
+): string {
+  return `${errorsPrefix}unknown/${windowFolder(manifest.window)}/${manifest.manifestId}.json`;
+}
+
+/** One per manifest, overwritten on each later attempt: the items still unknown, with file and line. */
+export async function writeUnknownReport(
+  loc: ReportLocation,
+  manifest: Pick<Manifest, 'window' | 'manifestId'>,
+  items: UnknownItem[],
+  now = Date.now(),
+): Promise<string> {
+  const key = unknownReportKey(loc.errorsPrefix, manifest);
+  await putJson(loc.s3, loc.bucket, key, {
+    schemaVersion: 1,
+    kind: 'unknown',
+    manifestId: manifest.manifestId,
+    createdAt: new Date(now).toISOString(),
+    items,
+  });
+  return key;
+}

@@ -1,64 +1,105 @@
 import type { Logger } from '../logger.ts';
+import { failpoint } from '../failpoints.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import type { BatchStatus, CatalogClient } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import type { ProductStateStore } from '../state/product-state-store.ts';
+import type { StateUpdate } from '../state/send-gate.ts';
 import { AbortedError, sleep as defaultSleep } from './backoff.ts';
 import { SubmissionHaltedError } from './errors.ts';
 import {
+  batchesToResend,
   computeCounts,
-  effectiveBatches,
   finalizeBatch,
-  payloadKey,
+  resendDepth,
+  type FinalBatch,
   type Manifest,
   type RunningBatch,
 } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
-import type { MetaRejection } from './reports.ts';
+import type { MetaRejection, UnknownItem } from './reports.ts';
 import type { Versioned } from './s3-json.ts';
 
 /**
- * Follows a submitted manifest until Meta has a final status for every batch: polls
- * check_batch_request_status with doubling waits, records each final status with every rejected id and
- * Meta's reason, re-sends once the items of a batch that ended in `error`, writes Meta's rejections to
- * errors/meta/ and moves the manifest to `finished`. Past the deadline the manifest stays `submitted`;
- * the DAG's status re-check (or the next start-up) picks it up again.
+ * Follows a submitted manifest until every item is accepted, rejected by Meta with its reason, or
+ * superseded by a newer send: polls check_batch_request_status with doubling waits, records each final
+ * status (with every rejected id and Meta's reason) in the manifest and in the product state, sends items
+ * of unknown fate again through the send gate (resend.ts) with growing waits, and only then moves the
+ * manifest to `finished` and writes Meta's rejections to errors/meta/.
+ *
+ * Unknown is never delivered: past the retry limit the manifest stays `submitted`, a report names every
+ * item still unknown, and the ItemsUnknownFate metric counts them; a DAG re-check or a restart tries
+ * again. Past the polling deadline the manifest also stays `submitted` for a later re-check.
  */
 
 export interface PollDeps {
   client: CatalogClient;
   manifests: ManifestStore;
+  state: ProductStateStore;
   logger: Logger;
   now: () => number;
-  syncedPrefix: string;
   initialMs: number;
   maxMs: number;
   deadlineMs: number;
+  /** Sends of one item, after its first, before its fate is reported as unknown. */
+  unknownRetryMax: number;
+  /** Wait before the first resend; doubles for each further one. */
+  unknownRetryBaseMs: number;
+  resend: (key: string, signal: AbortSignal) => Promise<Versioned<Manifest>>;
   writeMetaReport: (manifest: Manifest, rejected: MetaRejection[]) => Promise<string>;
-  /** Lets the product state forget sends Meta did not take, so an identical row is retried later. */
-  forgetSends?: (manifestKey: string, ids: string[]) => Promise<void>;
+  writeUnknownReport: (manifest: Manifest, items: UnknownItem[]) => Promise<string>;
   metrics?: ServiceMetrics | undefined;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-export type PollOutcome = 'finished' | 'deadline' | 'not-submitted';
+export type PollOutcome = 'finished' | 'deadline' | 'not-submitted' | 'unresolved';
 
 export async function pollManifest(
   deps: PollDeps,
   key: string,
   start: Versioned<Manifest>,
   signal: AbortSignal,
+  options: { extraRetries?: number } = {},
 ): Promise<PollOutcome> {
   const sleep = deps.sleep ?? defaultSleep;
   const log = deps.logger.child({ window: start.value.window, manifestId: start.value.manifestId });
   if (start.value.state !== 'submitted') return 'not-submitted';
+  const retryLimit = deps.unknownRetryMax + (options.extraRetries ?? 0);
   let current = start;
   let delay = deps.initialMs;
   const deadline = deps.now() + deps.deadlineMs;
   for (;;) {
     const running = current.value.batches.filter((b): b is RunningBatch => b.status === 'running');
     if (running.length === 0) {
-      await finish(deps, key, current, log);
-      return 'finished';
+      const toResend = batchesToResend(current.value);
+      if (toResend.length === 0) return finish(deps, key, current, log);
+      // How often these items were sent already: an `error` batch is one send, an unsent one none.
+      const sends = Math.max(
+        ...toResend.map((b) => resendDepth(current.value.batches, b.index) + (b.status === 'unsent' ? 0 : 1)),
+      );
+      if (sends > retryLimit) {
+        await reportUnknown(deps, current.value, log);
+        return 'unresolved';
+      }
+      const waitMs = sends === 0 ? 0 : deps.unknownRetryBaseMs * 2 ** (sends - 1);
+      log.warn('items of unknown fate; sending them again through the send gate', {
+        stage: 'resend',
+        batches: toResend.map((b) => b.index),
+        sends,
+        waitMs,
+      });
+      await sleep(waitMs, signal);
+      try {
+        current = await deps.resend(key, signal);
+      } catch (err) {
+        if (err instanceof SubmissionHaltedError || signal.aborted) throw err;
+        log.warn('resend failed; tried again after the next wait', { err });
+        current = (await deps.manifests.read(key)) ?? current;
+        if (current.value.batches.every((b) => b.status !== 'unsent'))
+          await sleep(deps.unknownRetryBaseMs, signal);
+      }
+      delay = deps.initialMs;
+      continue;
     }
     if (deps.now() >= deadline) {
       log.warn('status polling deadline reached; the manifest stays submitted for a later re-check', {
@@ -92,6 +133,8 @@ export async function pollManifest(
         m.batches[batch.index] = final;
         return m;
       });
+      failpoint('poll.after-batch-final');
+      await settleProducts(deps, key, final);
       log.info('batch final', {
         handle: batch.handle,
         batchIndex: batch.index,
@@ -99,72 +142,47 @@ export async function pollManifest(
         rejected: final.rejected.length,
         errorsTotal: status.errorsTotal,
       });
-      if (status.kind === 'error' && batch.resubmitOf === null) {
-        current = await resubmit(deps, key, current, batch.index, log, signal);
-      }
     }
     delay = Math.min(delay * 2, deps.maxMs);
   }
 }
 
-/** Meta's `error` means some rows may be unapplied: their items go once more as a new batch. */
-async function resubmit(
+/** Closes the products' open sends of a final batch: accepted keeps the content hash, anything else clears it. */
+export async function settleProducts(
+  deps: Pick<PollDeps, 'manifests' | 'state'>,
+  key: string,
+  batch: FinalBatch,
+): Promise<void> {
+  if (batch.itemCount === 0) return;
+  const payload = await deps.manifests.readPayload(batch.payloadKey);
+  const rejected = new Set(batch.rejected.map((r) => r.id));
+  const updates = new Map<string, StateUpdate>();
+  for (const r of payload.requests) {
+    const id = String((r.data as { id: string }).id);
+    const accepted = batch.status === 'finished' && !rejected.has(id);
+    updates.set(id, { kind: 'settled', manifestKey: key, batch: batch.index, accepted });
+  }
+  await deps.state.merge(updates);
+}
+
+async function finish(
   deps: PollDeps,
   key: string,
   current: Versioned<Manifest>,
-  index: number,
   log: Logger,
-  signal: AbortSignal,
-): Promise<Versioned<Manifest>> {
-  const original = current.value.batches[index]!;
-  const payload = await deps.manifests.readPayload(original.payloadKey);
-  const newIndex = current.value.batches.length;
-  const manifestId = current.value.manifestId;
-  const newKey = payloadKey(deps.syncedPrefix, manifestId, newIndex);
-  await deps.manifests.writePayload(newKey, { ...payload, batchIndex: newIndex });
-  let handle: string | null;
-  try {
-    const res = await deps.client.itemsBatch(
-      payload.requests.map((r) => r.data as { id: string }),
-      { signal },
-    );
-    handle = res.handle;
-  } catch (err) {
-    if (signal.aborted) throw new AbortedError('polling aborted');
-    if (!(err instanceof GraphApiError)) throw err;
-    if (err.kind === 'auth' || err.kind === 'permission') throw new SubmissionHaltedError(err);
-    log.warn('re-sending the items of a batch in error failed; they count as unknown', {
-      batchIndex: index,
-      errorKind: err.kind,
-    });
-    return current;
-  }
-  if (!handle) return current;
-  const at = new Date(deps.now()).toISOString();
-  log.info('items of a batch in error sent again', { batchIndex: index, newBatchIndex: newIndex, handle });
-  return deps.manifests.update(key, current, (m) => {
-    if (m.batches.some((b) => b.resubmitOf === index)) return null;
-    m.batches.push({
-      index: m.batches.length,
-      itemCount: original.itemCount,
-      payloadKey: newKey,
-      payloadBytes: original.payloadBytes,
-      handle,
-      status: 'running',
-      attempts: 1,
-      resubmitOf: index,
-      submittedAt: at,
-      checkedAt: null,
-    });
-    m.counts.calls++;
-    return m;
-  });
-}
-
-async function finish(deps: PollDeps, key: string, current: Versioned<Manifest>, log: Logger): Promise<void> {
+): Promise<PollOutcome> {
   const m = current.value;
+  const counts = computeCounts(m.batches, m.counts.rowsRejected ?? 0);
+  if (counts.unknown > 0) {
+    // Only a manifest from an older version can get here (full resends counted twice): never call it done.
+    log.error('manifest has items of unknown fate and nothing left to resend; it stays submitted', {
+      counts,
+    });
+    await reportUnknown(deps, m, log);
+    return 'unresolved';
+  }
   const rejected: MetaRejection[] = [];
-  for (const b of effectiveBatches(m.batches)) {
+  for (const b of m.batches) {
     if ((b.status !== 'finished' && b.status !== 'error') || b.rejected.length === 0) continue;
     const payload = await deps.manifests.readPayload(b.payloadKey);
     const origin = new Map(payload.origins.map((o) => [o.id, o]));
@@ -180,14 +198,7 @@ async function finish(deps: PollDeps, key: string, current: Versioned<Manifest>,
     }
   }
   const reportKey = rejected.length > 0 ? await deps.writeMetaReport(m, rejected) : null;
-  // Items of a batch that ended in `error` (even after its one resend) have an unknown fate: retry-able too.
-  const notTaken = new Set(rejected.map((r) => r.id));
-  for (const b of effectiveBatches(m.batches)) {
-    if (b.status !== 'error') continue;
-    const payload = await deps.manifests.readPayload(b.payloadKey);
-    for (const r of payload.requests) notTaken.add(String((r.data as { id: string }).id));
-  }
-  if (notTaken.size > 0 && deps.forgetSends) await deps.forgetSends(key, [...notTaken]);
+  failpoint('poll.inside-finish');
   const at = new Date(deps.now()).toISOString();
   const done = await deps.manifests.update(key, current, (next) => {
     if (next.state !== 'submitted') return null;
@@ -204,4 +215,32 @@ async function finish(deps: PollDeps, key: string, current: Versioned<Manifest>,
     counts: done.value.counts,
     metaReport: reportKey,
   });
+  return 'finished';
+}
+
+/** Names every item still of unknown fate (file, line, why) in errors/unknown/, and counts them in a metric. */
+async function reportUnknown(deps: PollDeps, m: Manifest, log: Logger): Promise<void> {
+  const items: UnknownItem[] = [];
+  for (const b of batchesToResend(m)) {
+    const payload = await deps.manifests.readPayload(b.payloadKey);
+    const rejected = new Set(b.status === 'error' ? b.rejected.map((r) => r.id) : []);
+    const sends = resendDepth(m.batches, b.index) + (b.status === 'unsent' ? 0 : 1);
+    const why =
+      b.status === 'unsent'
+        ? 'no items_batch call for it was accepted'
+        : `Meta ended its batch in status error ${sends} time(s) without naming it`;
+    for (const o of payload.origins) {
+      if (!rejected.has(o.id)) items.push({ id: o.id, key: o.key, line: o.line, batchIndex: b.index, why });
+    }
+  }
+  const reportKey = await deps.writeUnknownReport(m, items);
+  deps.metrics?.count('ItemsUnknownFate', items.length);
+  log.error(
+    'items of unknown fate after the automatic resends; the manifest stays submitted and its files in landing/',
+    {
+      alert: 'items-unknown-fate',
+      items: items.length,
+      report: reportKey,
+    },
+  );
 }

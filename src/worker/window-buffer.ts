@@ -1,5 +1,5 @@
 import type { CatalogItem } from '../meta/types.ts';
-import { compareStamps, contentHash, type SourceStamp } from '../state/product-state.ts';
+import { compareStamps, contentHash, isKeyTie, type SourceStamp } from '../state/product-state.ts';
 
 /**
  * The products of one open window: for every id the newest row seen so far, and the files they came
@@ -38,10 +38,17 @@ export interface Candidate {
   line: number;
 }
 
+/** One accepted row: the item to send, where it starts, and its version column value when configured. */
+export interface FileRow {
+  item: CatalogItem;
+  line: number;
+  version?: number | null;
+}
+
 /** The rows of one file, read completely, before they join a window (a failed read leaves no trace). */
 export interface FileRows {
   source: WindowSource;
-  rows: Map<string, { item: CatalogItem; line: number }>;
+  rows: Map<string, FileRow>;
 }
 
 export function sourceStamp(
@@ -56,14 +63,21 @@ export function emptyCounts(): RowCounts {
 
 /** Collects one file's accepted rows; a later line for the same id replaces an earlier one. */
 export class FileRowCollector {
-  readonly rows = new Map<string, { item: CatalogItem; line: number }>();
+  readonly rows = new Map<string, FileRow>();
   readonly counts = emptyCounts();
 
-  accept(item: CatalogItem, line: number): void {
+  /**
+   * A later line for the same id replaces an earlier one, unless the rows carry versions and the
+   * earlier one's is higher.
+   */
+  accept(item: CatalogItem, line: number, version: number | null = null): void {
     this.counts.total++;
     this.counts.valid++;
-    if (this.rows.has(item.id)) this.counts.superseded++;
-    this.rows.set(item.id, { item, line });
+    const earlier = this.rows.get(item.id);
+    if (earlier) this.counts.superseded++;
+    if (earlier && version !== null && (earlier.version ?? null) !== null && earlier.version! > version)
+      return;
+    this.rows.set(item.id, version === null ? { item, line } : { item, line, version });
   }
 
   reject(): void {
@@ -78,6 +92,8 @@ export class WindowBuffer {
   readonly candidates = new Map<string, Candidate>();
   /** Some file came again (a redelivery or a straggler): the flush then looks for a stale earlier manifest. */
   redelivered = false;
+  /** Products whose rows from two files were ordered only by key (same second, no version): logged. */
+  keyTies = 0;
 
   constructor(window: string) {
     this.window = window;
@@ -95,9 +111,12 @@ export class WindowBuffer {
   /** Adds a fully read file. For each id the newest source wins (event time, then key, then sequencer). */
   addFile(file: FileRows): void {
     const index = this.sources.push(file.source) - 1;
-    const stamp = sourceStamp(file.source);
+    const fileStamp = sourceStamp(file.source);
     for (const [id, row] of file.rows) {
+      const stamp =
+        row.version === undefined || row.version === null ? fileStamp : { ...fileStamp, v: row.version };
       const current = this.candidates.get(id);
+      if (current && isKeyTie(stamp, current.stamp)) this.keyTies++;
       if (current && compareStamps(stamp, current.stamp) <= 0) {
         file.source.rows.superseded++;
         continue;

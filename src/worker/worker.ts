@@ -12,6 +12,9 @@ import type { IngestOptions } from '../ingest/types.ts';
 import type { Logger } from '../logger.ts';
 import type { CatalogClient } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
+import { failpoint } from '../failpoints.ts';
+import { GraphApiError } from '../meta/graph-error.ts';
+import { CatalogLease } from '../state/catalog-lease.ts';
 import { ProductStateStore } from '../state/product-state-store.ts';
 import { AbortedError, backoffDelay, sleep } from './backoff.ts';
 import { receiveCountOf, sendToDeadLetterQueue } from './dead-lettering.ts';
@@ -22,8 +25,9 @@ import { flushWindow, type FlushDeps } from './flush.ts';
 import { HeldMessages } from './held-messages.ts';
 import { manifestFolder, type Manifest } from './manifest.ts';
 import { ManifestStore } from './manifest-store.ts';
-import { parseQueueMessage, skipReason, type ObjectRef } from './queue-message.ts';
-import { writeMetaReport, writeRowReport } from './reports.ts';
+import { isCsvKey, parseQueueMessage, skipReason, type ObjectRef } from './queue-message.ts';
+import { writeMetaReport, writeRowReport, writeUnknownReport } from './reports.ts';
+import { resendUnknown } from './resend.ts';
 import type { Versioned } from './s3-json.ts';
 import { pollManifest, type PollDeps } from './status-poller.ts';
 import { windowBefore, windowOf } from './time-window.ts';
@@ -66,6 +70,13 @@ export type WorkerConfig = Pick<
   | 'sqsWaitTimeS'
   | 'flushRetryMaxMs'
   | 'authAlertIntervalMs'
+  | 'authProbeIntervalMs'
+  | 'requestTimeoutMs'
+  | 'leaseTtlMs'
+  | 'unsentSettleMs'
+  | 'unknownRetryMax'
+  | 'unknownRetryBaseMs'
+  | 'versionColumn'
 >;
 
 export interface WorkerDeps {
@@ -101,11 +112,14 @@ export class Worker {
   #seq = 0;
   #inflight = 0;
   /** Aborts flush retries and status polls: at the end of the shutdown grace period, or on a halt. */
-  readonly #workAbort = new AbortController();
+  #workAbort = new AbortController();
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #halted: SubmissionHaltedError | null = null;
   #alarmTimer: NodeJS.Timeout | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #haltedTimer: NodeJS.Timeout | undefined;
+  #gaugeTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: WorkerDeps) {
     this.#d = deps;
@@ -135,6 +149,7 @@ export class Worker {
       defaultCondition: c.defaultCondition,
       titleMaxLength: c.titleMaxLength,
       descriptionMaxLength: c.descriptionMaxLength,
+      versionColumn: c.versionColumn,
     };
     const reports = { s3: deps.s3, bucket: c.syncedBucket, errorsPrefix: c.errorsPrefix };
     this.#intake = {
@@ -148,32 +163,53 @@ export class Worker {
       bucket: c.syncedBucket,
       syncedPrefix: c.syncedPrefix,
     });
-    this.#flushDeps = {
+    const lease = new CatalogLease({
+      s3: deps.s3,
+      bucket: c.syncedBucket,
+      syncedPrefix: c.syncedPrefix,
+      catalogId: c.catalogId,
+      ttlMs: c.leaseTtlMs,
+      now: this.#now,
+    });
+    // What every send path shares: the gate's inputs and the lease (flush.ts, resend.ts).
+    const gate = {
       client: deps.client,
       state,
       manifests: this.#manifests,
+      lease,
       logger: deps.logger,
       now: this.#now,
-      catalogId: c.catalogId,
+      sleep,
       syncedPrefix: c.syncedPrefix,
+      requestTimeoutMs: c.requestTimeoutMs,
+      unsentSettleMs: c.unsentSettleMs,
+      waitDeadlineMs: c.statusPollDeadlineMs,
+      waitInitialMs: c.statusPollInitialMs,
+      waitMaxMs: c.statusPollMaxMs,
+      metrics: deps.metrics,
+    };
+    this.#flushDeps = {
+      ...gate,
+      catalogId: c.catalogId,
       batchMaxItems: c.batchMaxItems,
       maxPayloadBytes: c.maxPayloadBytes,
       abandonAfterMs: c.visibilityTimeoutS * 1000,
       retry: { initialMs: Math.min(1000, c.flushRetryMaxMs), maxMs: c.flushRetryMaxMs },
-      metrics: deps.metrics,
     };
     this.#pollDeps = {
       client: deps.client,
       manifests: this.#manifests,
+      state,
       logger: deps.logger,
       now: this.#now,
-      syncedPrefix: c.syncedPrefix,
       initialMs: c.statusPollInitialMs,
       maxMs: c.statusPollMaxMs,
       deadlineMs: c.statusPollDeadlineMs,
+      unknownRetryMax: c.unknownRetryMax,
+      unknownRetryBaseMs: c.unknownRetryBaseMs,
+      resend: (key, signal) => resendUnknown(gate, key, signal),
       writeMetaReport: (m, rejected) => writeMetaReport(reports, m, rejected, this.#now()),
-      forgetSends: (manifestKey, ids) =>
-        state.merge(new Map(ids.map((id) => [id, { kind: 'forget', manifestKey } as const]))),
+      writeUnknownReport: (m, items) => writeUnknownReport(reports, m, items, this.#now()),
       metrics: deps.metrics,
     };
     this.#consumer = Consumer.create({
@@ -184,7 +220,7 @@ export class Worker {
       visibilityTimeout: c.visibilityTimeoutS,
       // Covers the handler (reading a large file); once it returns, HeldMessages takes over.
       heartbeatInterval: Math.max(1, Math.floor(c.visibilityTimeoutS / 2)),
-      messageSystemAttributeNames: ['ApproximateReceiveCount'],
+      messageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
       // A message whose handler threw comes back after a backoff, not after the full visibility timeout.
       terminateVisibilityTimeout: (msgs) =>
         Math.min(c.visibilityTimeoutS, 2 ** Math.min(10, receiveCountOf(msgs[0] ?? {}))),
@@ -224,9 +260,18 @@ export class Worker {
     this.#held.start();
     this.#consumer.start();
     this.#log.info('worker started', { stage: 'started', queueUrl: this.#c.queueUrl });
+    this.#gaugeTimer = setInterval(() => this.#emitGauges(), 60_000);
+    this.#gaugeTimer.unref();
     void this.#resumeSubmitted().catch((err) =>
       this.#log.error('could not resume status polling of submitted manifests', { err }),
     );
+  }
+
+  /** Once a minute: how old the oldest file held and not yet accepted is (alarms act on it inside the SLA). */
+  #emitGauges(): void {
+    const oldest = this.#held.oldestReceivedAt();
+    this.#d.metrics?.record('OldestHeldFileAgeSeconds', oldest === null ? 0 : (this.#now() - oldest) / 1000);
+    this.#d.metrics?.flush({});
   }
 
   /** Stops receiving, flushes what can be flushed within the grace period, releases the rest. Idempotent. */
@@ -301,6 +346,24 @@ export class Worker {
     const skip = skipReason(ref, { bucket: this.#c.landingBucket, prefix: this.#c.landingPrefix });
     if (skip) {
       log.info('object skipped', { reason: skip });
+      return null;
+    }
+    if (!isCsvKey(ref.key)) {
+      const report = await this.#intake.writeReport({
+        bucket: ref.bucket,
+        key: ref.key,
+        etag: ref.etag ?? 'unknown',
+        window: windowOf(ref.eventTime ?? this.#now()),
+        fileError: {
+          problem: 'not-csv',
+          message:
+            'only CSV files (*.csv, any case) are read from the landing prefix; rename or move this object',
+          line: null,
+        },
+        rejected: [],
+        total: 0,
+      });
+      log.warn('object in the landing prefix is not a CSV file; file report written', { report });
       return null;
     }
     if (ref.etag && ref.eventTime !== null) {
@@ -404,6 +467,7 @@ export class Worker {
       try {
         const result = await flushWindow(this.#flushDeps, open.buffer, this.#workAbort.signal);
         await this.#finishTask(open.task, 'delete');
+        failpoint('flush.after-delete');
         this.#d.metrics?.record('FlushDurationMs', this.#now() - started);
         this.#d.metrics?.record('HeldMessages', this.#held.size);
         if (result.needsPolling) this.#follow(result.key, result.manifest);
@@ -485,11 +549,11 @@ export class Worker {
   // ── status ─────────────────────────────────────────────────────────────────────────────────────────
 
   /** Polls a submitted manifest to its final state in the background (once per manifest). */
-  #follow(key: string, manifest: Versioned<Manifest>): Promise<void> {
+  #follow(key: string, manifest: Versioned<Manifest>, extraRetries = 0): Promise<void> {
     const running = this.#polls.get(key);
     if (running) return running;
     const log = this.#log.child({ manifestId: manifest.value.manifestId, window: manifest.value.window });
-    const p = pollManifest(this.#pollDeps, key, manifest, this.#workAbort.signal)
+    const p = pollManifest(this.#pollDeps, key, manifest, this.#workAbort.signal, { extraRetries })
       .then((outcome) => {
         if (outcome === 'finished') this.#d.metrics?.count('SyncSucceeded');
         this.#d.metrics?.flush({ manifestId: manifest.value.manifestId });
@@ -507,11 +571,20 @@ export class Worker {
   async #recheck(task: string, key: string): Promise<void> {
     const log = this.#log.child({ manifestKey: key });
     try {
-      const got = await this.#manifests.read(key);
+      let got = await this.#manifests.read(key);
+      if (got && got.value.state === 'finished' && got.value.counts.unknown > 0) {
+        // Written by an older version, which called a manifest finished with items of unknown fate: reopen it.
+        got = await this.#manifests.update(key, got, (m) =>
+          m.state === 'finished' ? { ...m, state: 'submitted', finishedAt: null } : null,
+        );
+        log.warn('status re-check: finished manifest had items of unknown fate; reopened', {
+          unknown: got.value.counts.unknown,
+        });
+      }
       if (!got) log.warn('status re-check for a manifest that does not exist; acknowledged');
       else if (got.value.state !== 'submitted') {
         log.info('status re-check: manifest is not submitted; acknowledged', { state: got.value.state });
-      } else await this.#follow(key, got);
+      } else await this.#follow(key, got, 1);
       await this.#finishTask(task, this.#halted || this.#workAbort.signal.aborted ? 'release' : 'delete');
     } catch (err) {
       log.error('status re-check failed; the message goes back to the queue', { err });
@@ -537,30 +610,79 @@ export class Worker {
 
   // ── halting and stopping ───────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Meta refused the credentials: stop receiving and sending at once, keep all work in the queue (nothing
+   * is dead-lettered), say so loudly every AUTH_ALERT_INTERVAL_MS with a metric every minute, and probe
+   * cheaply every AUTH_PROBE_INTERVAL_MS (re-reading a rotated token first) to resume by itself.
+   */
   #halt(err: SubmissionHaltedError): void {
     if (this.#halted) return;
     this.#halted = err;
+    const fields = {
+      alert: 'meta-credentials-refused',
+      errorKind: err.graph.kind,
+      code: err.graph.code,
+      subcode: err.graph.subcode,
+      fbtraceId: err.graph.fbtraceId,
+    };
     const alarm = () =>
       this.#log.error(
         'SUBMISSIONS HALTED: Meta refused the access token or its permissions. No items_batch calls are made ' +
-          'and no messages are received until the configuration is fixed and the worker restarted; ' +
-          'the work stays in the queue.',
-        {
-          alert: 'meta-credentials-refused',
-          errorKind: err.graph.kind,
-          code: err.graph.code,
-          subcode: err.graph.subcode,
-          fbtraceId: err.graph.fbtraceId,
-        },
+          'and no messages are received; the work stays in the queue. The worker checks the token every ' +
+          `${Math.round(this.#c.authProbeIntervalMs / 1000)} s and resumes by itself once it works.`,
+        fields,
       );
+    const halted = () => {
+      this.#d.metrics?.count('SubmissionsHalted');
+      this.#d.metrics?.flush({ alert: 'meta-credentials-refused' });
+    };
     alarm();
     this.#alarmTimer = setInterval(alarm, this.#c.authAlertIntervalMs);
+    this.#haltedTimer = setInterval(halted, 60_000);
     this.#d.metrics?.count('AuthFailures');
-    this.#d.metrics?.flush({ alert: 'meta-credentials-refused' });
+    halted();
     this.#consumer.stop({ abort: true });
     for (const open of this.#windows.discard()) this.#liveTasks.delete(open.task);
     this.#workAbort.abort();
     void this.#held.release().catch((e) => this.#log.warn('could not release held messages', { err: e }));
+    this.#scheduleProbe();
+  }
+
+  #scheduleProbe(): void {
+    clearTimeout(this.#probeTimer);
+    if (this.#stopping) return;
+    this.#probeTimer = setTimeout(() => void this.#probe(), this.#c.authProbeIntervalMs);
+  }
+
+  async #probe(): Promise<void> {
+    if (!this.#halted || this.#stopping) return;
+    try {
+      await this.#d.client.refreshCredentials();
+      await this.#d.client.probe();
+    } catch (err) {
+      const kind = err instanceof GraphApiError ? err.kind : 'unknown';
+      this.#log.info('credentials probe: still refused or unreachable; submissions stay halted', {
+        errorKind: kind,
+        err,
+      });
+      return this.#scheduleProbe();
+    }
+    this.#resume();
+  }
+
+  #resume(): void {
+    this.#halted = null;
+    clearInterval(this.#alarmTimer);
+    clearInterval(this.#haltedTimer);
+    this.#workAbort = new AbortController();
+    this.#windows.thaw();
+    this.#log.warn('SUBMISSIONS RESUMED: Meta accepts the credentials again; receiving and sending', {
+      alert: 'meta-credentials-accepted',
+    });
+    this.#consumer.start();
+    void this.#resumeSubmitted().catch((err) =>
+      this.#log.error('could not resume status polling of submitted manifests', { err }),
+    );
   }
 
   async #shutdown(): Promise<void> {
@@ -584,6 +706,9 @@ export class Worker {
     const released = await this.#held.release().catch(() => 0);
     this.#held.stop();
     clearInterval(this.#alarmTimer);
+    clearInterval(this.#haltedTimer);
+    clearInterval(this.#gaugeTimer);
+    clearTimeout(this.#probeTimer);
     this.#log.info('worker stopped', { stage: 'stopped', released });
   }
 }

@@ -136,7 +136,8 @@ describe('meta: call budget', () => {
 
   it('at 100 % waits until enough of our calls leave the hour; then the estimate drops', () => {
     const c = clock();
-    const b = new CallBudget({ hourlyCallBudget: 1000, now: c.now });
+    // A 4-call quota is below the plausibility floor of a real one: allow it for this test.
+    const b = new CallBudget({ hourlyCallBudget: 1000, now: c.now, minCapacity: 1 });
     for (let i = 1; i <= 4; i++) {
       b.record();
       b.observe(usage(i * 25));
@@ -159,7 +160,13 @@ describe('meta: call budget', () => {
 
   it('honours slowdownPct and hardStopPct', () => {
     const c = clock();
-    const b = new CallBudget({ hourlyCallBudget: 100, now: c.now, slowdownPct: 50, hardStopPct: 90 });
+    const b = new CallBudget({
+      hourlyCallBudget: 100,
+      now: c.now,
+      slowdownPct: 50,
+      hardStopPct: 90,
+      minCapacity: 1, // 50 → 90 % in one call
+    });
     b.record();
     b.observe(usage(49));
     expect(b.check().waitMs).to.equal(0);

@@ -132,7 +132,8 @@ describe('meta catalog client (against the simulator over HTTP)', () => {
         const ok = await clientFor(strict, { appSecret: APP_SECRET }).itemsBatch([validItem('P')]);
         await clientFor(strict, { appSecret: APP_SECRET }).checkBatchStatus(ok.handle!);
         const err = await rejection(clientFor(strict).itemsBatch([validItem('P')]));
-        expect(err).to.include({ kind: 'invalid-parameter', code: 100 });
+        // A missing proof is a credentials problem (the worker halts), not a bad request.
+        expect(err).to.include({ kind: 'auth', code: 100 });
         expect(graphCalls(strict)).to.have.length(3); // not retried
       } finally {
         await strict.stop();

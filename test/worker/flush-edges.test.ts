@@ -21,6 +21,8 @@ describe('worker: flush edge cases (moto + simulator)', function () {
       ...c,
       payloadBytes: (items) => c.payloadBytes(items),
       budgetRemaining: () => c.budgetRemaining(),
+      probe: (o) => c.probe(o),
+      refreshCredentials: () => c.refreshCredentials(),
       checkBatchStatus: (handle, o) => c.checkBatchStatus(handle, o),
       itemsBatch: async (items, o) => {
         if (items.length > 30) {
@@ -51,6 +53,8 @@ describe('worker: flush edge cases (moto + simulator)', function () {
       ...c,
       payloadBytes: (items) => c.payloadBytes(items),
       budgetRemaining: () => c.budgetRemaining(),
+      probe: (o) => c.probe(o),
+      refreshCredentials: () => c.refreshCredentials(),
       itemsBatch: (items, o) => c.itemsBatch(items, o),
       checkBatchStatus: async (handle, o): Promise<BatchStatus> => {
         const status = await c.checkBatchStatus(handle, o);

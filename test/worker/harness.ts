@@ -99,6 +99,10 @@ export function workerEnv(stack: TestStack, sim: Simulator, overrides: Record<st
     STATUS_POLL_DEADLINE_MS: '30000',
     FLUSH_RETRY_MAX_MS: '500',
     META_MAX_RETRIES: '2',
+    LEASE_TTL_MS: '3000',
+    UNSENT_SETTLE_MS: '2000',
+    UNKNOWN_RETRY_BASE_MS: '200',
+    AUTH_PROBE_INTERVAL_MS: '500',
     LOG_LEVEL: 'debug',
     ...overrides,
   };

@@ -53,6 +53,7 @@ describe('manifest', () => {
       items: 15,
       accepted: 9,
       rejected: 1,
+      superseded: 0,
       unknown: 5,
       rowsRejected: 4,
     });

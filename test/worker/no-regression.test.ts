@@ -38,26 +38,26 @@ describe('worker: no regression (moto + simulator)', function () {
     return out;
   }
 
-  it('an older file delivered after a newer one, as a redelivery or as a straggler, changes nothing', async () => {
+  it('an older file (export-9, same second as export-10: numeric-aware key order) delivered after a newer one, as a redelivery or as a straggler, changes nothing', async () => {
     h = await Harness.create('w-reg');
     await h.upload(
-      'landing/old.csv',
+      'landing/export-9.csv',
       csv(ids(1, 30).map((id) => ({ id, price: '1.00', title: `old ${id}` }))),
     );
     await h.upload(
-      'landing/new.csv',
+      'landing/export-10.csv',
       csv(ids(1, 30).map((id) => ({ id, price: '2.00', title: `new ${id}` }))),
     );
     const events = await takeEvents(2);
 
     // The newer file's event comes first.
     h.startWorker();
-    await h.send(events.get('landing/new.csv')!);
+    await h.send(events.get('landing/export-10.csv')!);
     await h.waitForFinishedManifests(1);
     expect(h.itemsBatchCalls()).to.have.length(1);
 
     // Then the older file's own event (a late delivery) …
-    await h.send(events.get('landing/old.csv')!);
+    await h.send(events.get('landing/export-9.csv')!);
     await h.waitForFinishedManifests(2);
     // … and the DAG's straggler message for it.
     await h.send(
@@ -65,7 +65,7 @@ describe('worker: no regression (moto + simulator)', function () {
         kind: 'catalog-sync.straggler',
         version: 1,
         bucket: h.stack.landingBucket,
-        key: 'landing/old.csv',
+        key: 'landing/export-9.csv',
         etag: null,
         reason: 'no-manifest',
         sentAt: new Date().toISOString(),
@@ -76,7 +76,7 @@ describe('worker: no regression (moto + simulator)', function () {
     const products = h.products();
     for (const id of ids(1, 30))
       expect(products.get(id)).to.include({ price: '2.00 USD', title: `new ${id}` });
-    const olderRuns = manifests.filter((m) => m.sources[0]!.key === 'landing/old.csv');
+    const olderRuns = manifests.filter((m) => m.sources[0]!.key === 'landing/export-9.csv');
     expect(olderRuns).to.have.length(2);
     for (const m of olderRuns) {
       expect(m.sources[0]!.rows.older).to.equal(30);

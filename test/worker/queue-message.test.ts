@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeS3Key, parseQueueMessage, skipReason } from '../../src/worker/queue-message.ts';
+import { decodeS3Key, isCsvKey, parseQueueMessage, skipReason } from '../../src/worker/queue-message.ts';
 import { parseEventTime, windowOf } from '../../src/worker/time-window.ts';
 
 const record = (over: Record<string, unknown> = {}, object: Record<string, unknown> = {}) => ({
@@ -115,7 +115,10 @@ describe('queue messages', () => {
     expect(skipReason({ bucket: 'landing-bucket', key: 'other/a.csv' }, landing)).to.match(
       /outside the landing prefix/,
     );
-    expect(skipReason({ bucket: 'landing-bucket', key: 'landing/a.txt' }, landing)).to.match(/\.csv/);
+    expect(skipReason({ bucket: 'landing-bucket', key: 'landing/a.txt' }, landing)).to.equal(null);
+    expect(isCsvKey('landing/a.txt')).to.equal(false);
+    expect(isCsvKey('landing/a.Csv')).to.equal(true);
+    expect(isCsvKey('landing/a.csv.gz')).to.equal(false);
     expect(skipReason({ bucket: 'x', key: 'landing/a.csv' }, landing)).to.match(/not the landing bucket/);
   });
 });

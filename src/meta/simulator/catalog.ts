@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import type { StoredProduct } from './types.ts';
-import { mergeItem, missingRequired, type RowCheck } from './validate.ts';
+import type { SimHistoryEntry, StoredProduct } from './types.ts';
+import { isKnownField, mergeItem, missingRequired, type RowCheck } from './validate.ts';
 
 /**
- * The simulator's state: products per catalog, batches by handle, and the rolling call windows of the
- * two budgets. Batches are processed lazily and in submission order: whenever someone looks (a status
- * read, a product listing, a new batch), every batch whose processing time has come is applied. So the
- * outcome depends only on the (injectable) clock, never on timers.
+ * The simulator's state: products per catalog, batches by handle, the rolling call windows of the two
+ * budgets, and every application of an item (the per-product history). Batches are processed lazily:
+ * whenever someone looks (a status read, a product listing, a new batch), every batch whose processing
+ * time has come is applied, in the order of those times (submission order, unless the reorderBatches
+ * fault held a batch back). So the outcome depends only on the (injectable) clock, never on timers.
  */
 
 export interface Issue {
@@ -20,6 +21,10 @@ export interface Row extends RowCheck {
   rejectedByFault: boolean;
   /** Filled in during processing. */
   lateErrors: string[];
+  /** batchError fault: applied although the batch ends in `error`. */
+  applyOnFail?: boolean;
+  /** batchError fault: named in ids_of_invalid_requests when not applied. */
+  listOnFail?: boolean;
 }
 
 export interface Batch {
@@ -29,7 +34,7 @@ export interface Batch {
   dueAt: number;
   allowUpsert: boolean;
   rows: Row[];
-  /** batchErrorRate fault: ends with status `error`, nothing applied. */
+  /** batchError / batchErrorRate fault: ends with status `error`, applying only rows with applyOnFail. */
   failed: boolean;
   processed: boolean;
 }
@@ -45,12 +50,26 @@ export class CatalogState {
   private products = new Map<string, Map<string, StoredProduct & { _fbid: string }>>();
   private batches = new Map<string, Batch>();
   private windows = new Map<string, number[]>();
+  private applied: SimHistoryEntry[] = [];
   private nextFbid = 1_000_000_000_000_000;
 
   reset(): void {
     this.products.clear();
     this.batches.clear();
     this.windows.clear();
+    this.applied = [];
+  }
+
+  /** Applications of items of a catalog (of one retailer id, when given), oldest first. */
+  history(catalogId: string | null, id: string | null = null, sinceSeq = 0): SimHistoryEntry[] {
+    return this.applied
+      .filter(
+        (e) =>
+          (catalogId === null || e.catalogId === catalogId) &&
+          (id === null || e.id === id) &&
+          e.seq > sinceSeq,
+      )
+      .map((e) => ({ ...e, fields: structuredClone(e.fields) }));
   }
 
   /** Counts of calls in the rolling window of `key`, after dropping those older than the window. */
@@ -81,11 +100,12 @@ export class CatalogState {
     return [...this.batches.values()];
   }
 
-  /** Applies every batch whose time has come, oldest first. */
+  /** Applies every batch whose time has come, in the order of those times (ties: submission order). */
   processDue(at: number): void {
-    for (const b of this.batches.values()) {
-      if (!b.processed && b.dueAt <= at) this.process(b);
-    }
+    const due = [...this.batches.values()].filter((b) => !b.processed && b.dueAt <= at);
+    // Array.prototype.sort is stable: equal times keep submission order.
+    due.sort((a, b) => a.dueAt - b.dueAt);
+    for (const b of due) this.process(b, at);
   }
 
   private catalog(catalogId: string) {
@@ -94,9 +114,22 @@ export class CatalogState {
     return c;
   }
 
-  private process(b: Batch): void {
+  private process(b: Batch, at: number): void {
     b.processed = true;
     const store = this.catalog(b.catalogId);
+    const record = (row: Row & { id: string }, fields: Record<string, unknown>) =>
+      this.applied.push({
+        seq: this.applied.length + 1,
+        catalogId: b.catalogId,
+        id: row.id,
+        method: row.method,
+        fields,
+        handle: b.handle,
+        batchStatus: b.failed ? 'error' : 'finished',
+        submittedAt: b.submittedAt,
+        at,
+        time: new Date(at).toISOString(),
+      });
     for (const row of b.rows) {
       if (row.errors.length > 0 || row.id === null) continue;
       if (row.rejectedByFault) {
@@ -105,10 +138,16 @@ export class CatalogState {
         );
         continue;
       }
-      if (b.failed) continue;
+      if (b.failed && !row.applyOnFail) {
+        if (row.listOnFail) {
+          row.lateErrors.push(`Item "${row.id}" was not applied: its batch ended in error (simulated)`);
+        }
+        continue;
+      }
       const existing = store.get(row.id);
       if (row.method === 'DELETE') {
         store.delete(row.id);
+        record(row as Row & { id: string }, {});
         continue;
       }
       if (!existing && row.method === 'UPDATE' && !b.allowUpsert) {
@@ -123,6 +162,7 @@ export class CatalogState {
       }
       const fbid = existing?._fbid ?? String(this.nextFbid++);
       store.set(row.id, { ...merged, id: row.id, _fbid: fbid });
+      record(row as Row & { id: string }, appliedFields(row.data));
     }
   }
 
@@ -162,4 +202,11 @@ export class CatalogState {
       ...rest,
     }));
   }
+}
+
+/** The fields of a record that an application sets or clears: known fields, null (a no-op) left out. */
+function appliedFields(data: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(data).filter(([k, v]) => v !== null && v !== undefined && isKnownField(k)),
+  );
 }

@@ -1,5 +1,5 @@
 import { mulberry32 } from './prng.ts';
-import type { InjectedError, SimEndpoint, SimulatorFaults } from './types.ts';
+import type { BatchErrorFault, InjectedError, ReorderFault, SimEndpoint, SimulatorFaults } from './types.ts';
 
 export class FaultError extends Error {
   override readonly name = 'FaultError';
@@ -36,6 +36,8 @@ const KNOWN = [
   'invalidToken',
   'rejectIdPattern',
   'batchErrorRate',
+  'batchError',
+  'reorderBatches',
   'errors',
   'seed',
 ];
@@ -54,6 +56,8 @@ export function validateFaults(input: unknown): SimulatorFaults {
   rate(f.serverErrorRate, 'serverErrorRate');
   rate(f.code2Rate, 'code2Rate');
   rate(f.batchErrorRate, 'batchErrorRate');
+  validateBatchError(f.batchError);
+  validateReorder(f.reorderBatches);
   nonNegative(f.latencyMs, 'latencyMs');
   nonNegative(f.seed, 'seed');
   if (f.serverErrorStatus !== undefined) {
@@ -78,9 +82,11 @@ export function validateFaults(input: unknown): SimulatorFaults {
         throw new FaultError(`errors[${i}].code must be an integer`);
       if (
         o.endpoint !== undefined &&
-        !['items_batch', 'check_batch_request_status', 'any'].includes(o.endpoint as string)
+        !['items_batch', 'check_batch_request_status', 'catalog', 'any'].includes(o.endpoint as string)
       ) {
-        throw new FaultError(`errors[${i}].endpoint must be items_batch, check_batch_request_status or any`);
+        throw new FaultError(
+          `errors[${i}].endpoint must be items_batch, check_batch_request_status, catalog or any`,
+        );
       }
       rate(o.rate, `errors[${i}].rate`);
       nonNegative(o.times, `errors[${i}].times`);
@@ -88,6 +94,54 @@ export function validateFaults(input: unknown): SimulatorFaults {
     });
   }
   return structuredClone(f) as SimulatorFaults;
+}
+
+const SHARES = ['none', 'some', 'all'];
+
+function validateBatchError(v: unknown): void {
+  if (v === undefined || typeof v === 'boolean') return;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new FaultError('batchError must be true, false or an object');
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['rate', 'times', 'apply', 'listInvalid'].includes(k)) {
+      throw new FaultError(`batchError.${k} is not a known option`);
+    }
+  }
+  rate(o.rate, 'batchError.rate');
+  nonNegative(o.times, 'batchError.times');
+  for (const k of ['apply', 'listInvalid']) {
+    if (o[k] !== undefined && !SHARES.includes(o[k] as string)) {
+      throw new FaultError(`batchError.${k} must be one of ${SHARES.join(', ')}`);
+    }
+  }
+}
+
+function validateReorder(v: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new FaultError('reorderBatches must be an object with holdMs');
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['holdMs', 'random', 'rate', 'times'].includes(k)) {
+      throw new FaultError(`reorderBatches.${k} is not a known option`);
+    }
+  }
+  if (o.holdMs === undefined) throw new FaultError('reorderBatches.holdMs is required');
+  nonNegative(o.holdMs, 'reorderBatches.holdMs');
+  if (o.random !== undefined && typeof o.random !== 'boolean') {
+    throw new FaultError('reorderBatches.random must be a boolean');
+  }
+  rate(o.rate, 'reorderBatches.rate');
+  nonNegative(o.times, 'reorderBatches.times');
+}
+
+/** What the batchError fault decided for one batch: per item, applied before the error, and listed invalid. */
+export interface BatchFailure {
+  apply: boolean[];
+  list: boolean[];
 }
 
 /** The live faults: answers "does this call fail, and how", consuming `times` and drawing from the PRNG. */
@@ -168,7 +222,49 @@ export class FaultBox {
     return id !== null && this.f.rejectIdPattern !== undefined && new RegExp(this.f.rejectIdPattern).test(id);
   }
 
-  batchError(): boolean {
-    return this.draw(this.f.batchErrorRate);
+  /**
+   * Whether a new batch of `items` items ends in `error` (batchError, or the batchErrorRate shorthand),
+   * and if so which items it applies first and which unapplied ones it names as invalid. Null: it does not.
+   */
+  batchFailure(items: number): BatchFailure | null {
+    let spec: BatchErrorFault | null = null;
+    const f = this.f.batchError;
+    if (f) {
+      const o: BatchErrorFault = f === true ? {} : f;
+      const spent = o.times !== undefined && o.times <= 0;
+      if (!spent && (o.rate === undefined || this.draw(o.rate))) {
+        if (o.times !== undefined) o.times--;
+        spec = o;
+      }
+    }
+    if (!spec && this.draw(this.f.batchErrorRate)) spec = {};
+    if (!spec) return null;
+    const apply = this.share(spec.apply ?? 'none', items);
+    const unapplied = apply.flatMap((a, i) => (a ? [] : [i]));
+    const listed = this.share(spec.listInvalid ?? 'none', unapplied.length);
+    const list = apply.map(() => false);
+    unapplied.forEach((i, k) => (list[i] = listed[k]!));
+    return { apply, list };
+  }
+
+  /** none → all false; all → all true; some → a random proper subset when n ≥ 2 (one item: a coin). */
+  private share(how: 'none' | 'some' | 'all', n: number): boolean[] {
+    if (how !== 'some') return Array.from({ length: n }, () => how === 'all');
+    const picks = Array.from({ length: n }, () => this.rand() < 0.5);
+    if (n >= 2 && picks.every((p) => p === picks[0])) {
+      const i = Math.floor(this.rand() * n);
+      picks[i] = !picks[i];
+    }
+    return picks;
+  }
+
+  /** Extra processing time of a new batch (the reorderBatches fault); 0 when it is not held. */
+  reorderHoldMs(): number {
+    const o: ReorderFault | undefined = this.f.reorderBatches;
+    if (!o || o.holdMs <= 0) return 0;
+    if (o.times !== undefined && o.times <= 0) return 0;
+    if (o.rate !== undefined && !this.draw(o.rate)) return 0;
+    if (o.times !== undefined) o.times--;
+    return o.random ? Math.round(this.rand() * o.holdMs) : o.holdMs;
   }
 }

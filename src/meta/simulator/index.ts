@@ -12,6 +12,7 @@ import type {
   InjectedError,
   SimCall,
   SimEndpoint,
+  SimHistoryEntry,
   Simulator,
   SimulatorFaults,
   SimulatorOptions,
@@ -27,10 +28,12 @@ export { validateFaults, FaultError } from './faults.ts';
  *
  *   POST /{version}/{catalog_id}/items_batch                 (version optional, as at Meta)
  *   GET  /{version}/{catalog_id}/check_batch_request_status
+ *   GET  /{version}/{catalog_id}[?fields=id,name,product_count]   the catalog node (a token check)
  *   GET  /{version}/{catalog_id}/products[?format=table]     what the catalog holds (token optional)
  *   GET  /_admin/faults · POST (replace) · PATCH (merge)    faults at run time
  *   GET  /_admin/calls[?endpoint=&catalog=&since=]          every Graph call received
  *   GET  /_admin/batches · POST /_admin/reset
+ *   GET  /_admin/history[?catalog=&id=&since=]              every application of an item, in order
  *
  * Order of checks on a Graph call: body size (code 1) → parameters readable → token (104/190) →
  * appsecret_proof (100) → catalog exists → faults (invalid token, 5xx, code 2, injected errors, forced
@@ -154,7 +157,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     error.fbtrace_id = fbtrace();
     const headers: Record<string, string> = {};
     if (spec.etaMinutes !== undefined && catalogId !== null) {
-      const status = endpoint === 'check_batch_request_status';
+      const status = endpoint !== 'items_batch'; // reads share the Catalog Management bucket
       const budget = status ? o.statusReadBudget : o.hourlyCallBudget;
       Object.assign(
         headers,
@@ -244,7 +247,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   /** Counts the call against its rolling hour, or refuses it with the usage header and an ETA. */
   function spend(catalogId: string, endpoint: SimEndpoint): Record<string, string> {
     const at = now();
-    const status = endpoint === 'check_batch_request_status';
+    const status = endpoint !== 'items_batch'; // reads share the Catalog Management bucket
     const key = `${status ? 'status' : 'batch'}:${catalogId}`;
     const budget = status ? o.statusReadBudget : o.hourlyCallBudget;
     const type = status ? o.statusBucType : o.batchBucType;
@@ -328,18 +331,21 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     }
     const at = now();
     state.processDue(at);
-    const rows: Row[] = checks.map((c) => ({
+    const failure = faults.batchFailure(checks.length);
+    const rows: Row[] = checks.map((c, i) => ({
       ...c,
       rejectedByFault: faults.rejectsId(c.id),
       lateErrors: [],
+      applyOnFail: failure?.apply[i] ?? false,
+      listOnFail: failure?.list[i] ?? false,
     }));
     const batch = state.addBatch({
       catalogId,
       submittedAt: at,
-      dueAt: at + o.processingDelayMs,
+      dueAt: at + o.processingDelayMs + faults.reorderHoldMs(),
       allowUpsert,
       rows,
-      failed: faults.batchError(),
+      failed: failure !== null,
     });
     return {
       status: 200,
@@ -385,6 +391,29 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     return { status: 200, body: { data: [out] }, headers: usage, handle };
   }
 
+  /** The catalog node, as Meta answers `GET /{catalog_id}?fields=…`: the fields asked for, id by default. */
+  function catalogNode(params: Record<string, unknown>, catalogId: string): Reply {
+    const usage = spend(catalogId, 'catalog');
+    state.processDue(now());
+    const known: Record<string, unknown> = {
+      id: catalogId,
+      name: `Simulated catalog ${catalogId}`,
+      product_count: state.list(catalogId).length,
+    };
+    const asked = typeof params.fields === 'string' && params.fields.trim() !== '' ? params.fields : 'id';
+    const node: Record<string, unknown> = {};
+    for (const f of asked.split(',').map((x) => x.trim())) {
+      if (!(f in known)) {
+        throw new GraphFailure({
+          code: 100,
+          message: `(#100) Tried accessing nonexisting field (${f}) on node type (ProductCatalog)`,
+        });
+      }
+      node[f] = known[f];
+    }
+    return { status: 200, body: node, headers: usage };
+  }
+
   function productsReply(catalogId: string, format: string | null): Reply {
     state.processDue(now());
     const data = state.listGraph(catalogId);
@@ -417,6 +446,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
               graph: [
                 'POST /{version}/{catalog_id}/items_batch',
                 'GET /{version}/{catalog_id}/check_batch_request_status',
+                'GET /{version}/{catalog_id}[?fields=id,name,product_count]',
               ],
               products: 'GET /{version}/{catalog_id}/products[?format=table]',
               admin: [
@@ -425,6 +455,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
                 'PATCH /_admin/faults (merge)',
                 'GET /_admin/calls[?endpoint=&catalog=&since=]',
                 'GET /_admin/batches',
+                'GET /_admin/history[?catalog=&id=&since=]',
                 'POST /_admin/reset',
               ],
             },
@@ -461,12 +492,22 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
               handle: b.handle,
               catalog_id: b.catalogId,
               submitted_at: new Date(b.submittedAt).toISOString(),
+              due_at: new Date(b.dueAt).toISOString(),
               status: v.status,
               items: b.rows.length,
               errors_total_count: v.errors.length,
             };
           });
           return { status: 200, body: { batches } };
+        }
+        case 'GET /_admin/history': {
+          state.processDue(now());
+          const history = state.history(
+            url.searchParams.get('catalog') || null,
+            url.searchParams.get('id') || null,
+            Number(url.searchParams.get('since') ?? 0),
+          );
+          return { status: 200, body: { history } };
         }
         case 'POST /_admin/reset':
           reset();
@@ -493,12 +534,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const segments = url.pathname.split('/').filter(Boolean);
     if (segments[0] && /^v\d+\.\d+$/.test(segments[0])) segments.shift();
     const [catalogId, edge, ...extra] = segments;
-    if (!catalogId || !edge || extra.length > 0) {
+    if (!catalogId || extra.length > 0) {
       return errorReply({ code: 2500, message: `Unknown path components: ${url.pathname}` }, null, null);
     }
     call.catalogId = catalogId;
     const endpoint: SimEndpoint | 'products' | 'other' =
-      edge === 'items_batch' || edge === 'check_batch_request_status' || edge === 'products' ? edge : 'other';
+      edge === undefined
+        ? 'catalog'
+        : edge === 'items_batch' || edge === 'check_batch_request_status' || edge === 'products'
+          ? edge
+          : 'other';
     call.endpoint = endpoint;
     if (endpoint === 'other') {
       return errorReply({ code: 2500, message: `Unknown path components: /${edge}` }, catalogId, null);
@@ -538,6 +583,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           contentType: 'text/html',
         };
       }
+      if (endpoint === 'catalog') return catalogNode(params, catalogId);
       return endpoint === 'items_batch'
         ? itemsBatch(params, catalogId, call)
         : checkStatus(params, catalogId);
@@ -588,7 +634,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         );
       }
       const latency =
-        call.endpoint === 'items_batch' || call.endpoint === 'check_batch_request_status'
+        call.endpoint === 'items_batch' ||
+        call.endpoint === 'check_batch_request_status' ||
+        call.endpoint === 'catalog'
           ? faults.latencyMs()
           : 0;
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
@@ -651,6 +699,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     setFaults: (f: SimulatorFaults) => faults.set(f),
     faults: () => faults.get(),
     calls: () => calls.map((c) => ({ ...c })),
+    history: (catalogId: string, id?: string): SimHistoryEntry[] => {
+      state.processDue(now());
+      return state.history(catalogId, id ?? null);
+    },
     products: (catalogId: string): StoredProduct[] => {
       state.processDue(now());
       return state.list(catalogId);

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.ts';
 
 /** Which Graph endpoint a fault applies to. */
-export type SimEndpoint = 'items_batch' | 'check_batch_request_status';
+export type SimEndpoint = 'items_batch' | 'check_batch_request_status' | 'catalog';
 
 /** One injected Graph error. Matching calls get it `times` times (then it is spent), or at `rate`, or always. */
 export interface InjectedError {
@@ -19,6 +19,33 @@ export interface InjectedError {
   rate?: number;
 }
 
+/** The batchError fault. Draws come from the faults' PRNG (`seed`). */
+export interface BatchErrorFault {
+  /** Share (0–1) of batches that fail; absent: every batch (while `times` lasts). */
+  rate?: number;
+  /** Only this many more batches fail. */
+  times?: number;
+  /**
+   * Items applied before the batch ends in `error`: none (default), some (a random proper subset when the
+   * batch has two items or more), all.
+   */
+  apply?: 'none' | 'some' | 'all';
+  /** Unapplied items listed in ids_of_invalid_requests, each with an error: none (default), some, all. */
+  listInvalid?: 'none' | 'some' | 'all';
+}
+
+/** The reorderBatches fault. */
+export interface ReorderFault {
+  /** Extra processing time of a held batch (ms). */
+  holdMs: number;
+  /** With `random`, the extra time is drawn uniformly from 0–holdMs for each held batch. */
+  random?: boolean;
+  /** Share (0–1) of batches held; absent: every batch (while `times` lasts). */
+  rate?: number;
+  /** Only this many more batches are held. */
+  times?: number;
+}
+
 /**
  * Faults, switchable at start-up (options.faults, CLI flags) and at run time (setFaults, POST /_admin/faults).
  * Rates draw from a PRNG seeded with `seed`, so a run with the same calls fails the same way.
@@ -26,7 +53,7 @@ export interface InjectedError {
 export interface SimulatorFaults {
   /** Every items_batch is refused with 80014 and a usage header at 100 % (`true` = ETA 1 minute). */
   throttle?: boolean | { etaMinutes?: number; times?: number };
-  /** Every check_batch_request_status is refused with 80009. */
+  /** Every check_batch_request_status (and catalog node read, same bucket) is refused with 80009. */
   statusThrottle?: boolean | { etaMinutes?: number; times?: number };
   /** Share (0–1) of Graph calls answered with a bare HTTP 5xx and an HTML body (a proxy failing). */
   serverErrorRate?: number;
@@ -39,8 +66,18 @@ export interface SimulatorFaults {
   invalidToken?: boolean | { subcode?: number; times?: number };
   /** Items whose id matches this regular expression fail during processing (not in the first pass). */
   rejectIdPattern?: string;
-  /** Share (0–1) of batches that end with status `error` and apply nothing. */
+  /** Share (0–1) of batches that end with status `error` and apply nothing (shorthand of `batchError`). */
   batchErrorRate?: number;
+  /**
+   * Batches that end with status `error` after applying none, some or all of their items, naming none,
+   * some or all of the unapplied ones in ids_of_invalid_requests (`true` = every batch, nothing applied).
+   */
+  batchError?: boolean | BatchErrorFault;
+  /**
+   * Meta documents no order between batches: a held batch is processed `holdMs` later than its normal
+   * processing delay, so batches accepted after it are applied before it.
+   */
+  reorderBatches?: ReorderFault;
   /** Any other Graph error (1, 4, 10, 17, 32, 100, 102, 200, 613, …). */
   errors?: InjectedError[];
   /** Seed of the PRNG behind the rates; setting faults with a seed restarts the sequence. */
@@ -116,6 +153,30 @@ export interface SimCall {
   durationMs: number | null;
 }
 
+/**
+ * One application of an item by a batch (the simulator's per-product history): what Meta applied, from
+ * which batch, and when, in the order it happened. An oracle reads it to check that a product's value
+ * never went backwards.
+ */
+export interface SimHistoryEntry {
+  /** Order of application over the whole simulator (1, 2, …). */
+  seq: number;
+  catalogId: string;
+  /** Retailer id. */
+  id: string;
+  method: 'CREATE' | 'UPDATE' | 'DELETE';
+  /** The record's fields as applied (the request's `data`, known fields only; empty for DELETE). */
+  fields: Record<string, unknown>;
+  handle: string;
+  /** How the applying batch ended: `error` when the batchError fault applied the item anyway. */
+  batchStatus: 'finished' | 'error';
+  /** When the batch was accepted (ms, simulator clock, and as ISO text). */
+  submittedAt: number;
+  /** When the item was applied (ms, simulator clock, and as ISO text). */
+  at: number;
+  time: string;
+}
+
 export interface StoredProduct {
   id: string;
   [field: string]: unknown;
@@ -130,6 +191,8 @@ export interface Simulator {
   faults(): SimulatorFaults;
   calls(): SimCall[];
   products(catalogId: string): StoredProduct[];
+  /** Every application of an item of this catalog (of one retailer id, when given), oldest first. */
+  history(catalogId: string, id?: string): SimHistoryEntry[];
   /** Forgets products, batches, budgets and calls, and puts the start-up faults back. */
   reset(): void;
 }
