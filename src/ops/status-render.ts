@@ -174,7 +174,8 @@ function verdictLines(v: ProductVerdict, id: string): string[] {
       ];
     case 'batch-error':
       return [
-        `${id}: unknown. Meta reported the whole batch as failed (${v.errorsTotal ?? '?'} errors) without naming this item.`,
+        `${id}: unknown. Meta reported the whole batch as failed (${v.errorsTotal ?? '?'} errors) without naming this item. ` +
+          'The worker sends it again through the send gate (UNKNOWN_RETRY_MAX times, then an errors/unknown/ report and the ItemsUnknownFate alarm); its file stays in landing/ until its fate is known.',
         sentLine(v.sent),
       ];
     case 'manifest-missing':
