@@ -1,11 +1,17 @@
 # syntax=docker/dockerfile:1
 # The catalog-sync worker. Runs the TypeScript sources directly: Node 24 strips types natively, which is how
 # bin/catalog-sync and the tests run them too, so the image runs exactly the code that was tested (no build
-# step, no dist/ whose paths could differ from src/).
+# step, no dist/ whose paths could differ from src/). test/runtime/runtime-artefact.test.ts builds what this
+# file copies (same Node major, `npm ci --omit=dev`) into an empty folder and runs the worker from it end to
+# end against moto and the simulator.
 #
 #   docker build -t catalog-sync-worker .
-#   docker run --rm --env-file .env catalog-sync-worker            # the worker
-#   docker run --rm catalog-sync-worker validate --help             # any other sub-command
+#   docker run --rm --init --env-file .env catalog-sync-worker        # the worker
+#   docker run --rm catalog-sync-worker validate --help                # any other sub-command
+#
+# The base image is pinned by tag only. Pin it by digest once you can resolve one from the registry
+# (`docker buildx imagetools inspect node:24.21.0-bookworm-slim`, then NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:…);
+# no digest could be verified where this file was written, and an unverified one is worse than none.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
@@ -16,20 +22,19 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 
 FROM ${NODE_IMAGE}
-# tini is PID 1: it forwards SIGTERM from ECS to node (which then flushes or releases held messages) and
-# reaps zombies. Node as PID 1 would get no default signal handling.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends tini \
-    && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     NODE_OPTIONS=--disable-warning=ExperimentalWarning
 WORKDIR /app
-# Owned by root and not writable by the process: the task also runs with a read-only root filesystem.
+# Only what the worker and the CLI load at run time: the production dependencies, package.json ("type":
+# "module"), the JSON schemas the sources import, and the sources. Owned by root and not writable by the
+# process; the task also runs with a read-only root filesystem and /tmp as its only writable path.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-COPY bin ./bin
 COPY schemas ./schemas
 COPY src ./src
-USER node
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "src/main.ts"]
+# The base image's unprivileged user "node", by number so that a runtime can tell it is not root. The
+# worker handles SIGTERM itself (flush or release, then exit); ECS runs an init process as PID 1 to
+# forward signals and reap zombies (initProcessEnabled in infra/worker-service.yml; `docker run --init`).
+USER 1000:1000
+ENTRYPOINT ["node", "src/main.ts"]
 CMD ["worker"]

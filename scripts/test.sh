@@ -20,6 +20,7 @@ step "eslint" eslint --max-warnings=0 .
 step "prettier" prettier --check --log-level warn .
 step "tsc" tsc -p tsconfig.json --noEmit
 step "cfn-lint" cfn-lint infra/*.yml
+step "hadolint" hadolint Dockerfile
 if [ "${1:-}" != lint ]; then
   step "mocha" mocha 'test/**/*.test.ts'
   step "pytest" python -m pytest -q test/dags

@@ -161,7 +161,7 @@ const sampleNames = (Object.keys(METRICS) as MetricName[]).filter(
 describe('metrics (EMF)', () => {
   const T0 = Date.UTC(2026, 10, 25, 17, 0, 0);
 
-  it('names every metric the brief lists, durations in milliseconds and everything else a count', () => {
+  it('names every metric the alarms use, durations in milliseconds or seconds and everything else a count', () => {
     expect(Object.keys(METRICS)).to.have.members([
       'FilesProcessed',
       'RowsValid',
@@ -177,9 +177,14 @@ describe('metrics (EMF)', () => {
       'FlushDurationMs',
       'AuthFailures',
       'SyncSucceeded',
+      'SubmissionsHalted',
+      'ItemsUnknownFate',
+      'BudgetWaitMs',
+      'OldestHeldFileAgeSeconds',
     ]);
     for (const [name, spec] of Object.entries(METRICS)) {
-      expect(spec.unit, name).to.equal(name.endsWith('Ms') ? 'Milliseconds' : 'Count');
+      const unit = name.endsWith('Ms') ? 'Milliseconds' : name.endsWith('Seconds') ? 'Seconds' : 'Count';
+      expect(spec.unit, name).to.equal(unit);
     }
   });
 

@@ -3,11 +3,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { repoRoot } from '../../src/aws/moto-server.ts';
+import { Evaluator, loadInfra } from './support/cfn-eval.ts';
 
 /**
  * No Docker engine runs in the test environment, so the image is never built here: these checks read the
  * Dockerfile for what "obviously right" means — the project's Node, production dependencies only, a
- * non-root user, an init process, sources that exist and that the build context lets through.
+ * non-root user, no package manager run in the image, sources that exist and that the build context lets
+ * through. test/runtime/runtime-artefact.test.ts builds and runs what it copies.
  */
 describe('Dockerfile', () => {
   let lines: string[];
@@ -33,7 +35,10 @@ describe('Dockerfile', () => {
     const setup = await readFile(path.join(repoRoot, 'scripts', 'setup.sh'), 'utf8');
     const version = /^NODE_VERSION=([\d.]+)/m.exec(setup)![1]!;
     const image = /^NODE_IMAGE=(\S+)$/.exec(instructions('ARG')[0]!)![1]!;
-    expect(image).to.match(new RegExp(`^node:${version.replaceAll('.', '\\.')}-`));
+    // The official slim image of that exact version, and a digest only if it is a real sha256 one.
+    expect(image).to.match(
+      new RegExp(`^node:${version.replaceAll('.', '\\.')}-bookworm-slim(@sha256:[0-9a-f]{64})?$`),
+    );
     expect(instructions('FROM')).to.deep.equal(['${NODE_IMAGE} AS deps', '${NODE_IMAGE}']);
   });
 
@@ -42,24 +47,50 @@ describe('Dockerfile', () => {
     expect(install).to.match(/npm ci --omit=dev --ignore-scripts/);
   });
 
-  it('runs the worker as a non-root user under tini, so SIGTERM reaches node', () => {
-    expect(instructions('USER')).to.deep.equal(['node']);
-    expect(lines.indexOf('USER node')).to.be.greaterThan(lines.findLastIndex((l) => l.startsWith('COPY ')));
-    expect(instructions('RUN').some((r) => /apt-get install .*\btini\b/.test(r))).to.be.true;
-    expect(instructions('ENTRYPOINT')).to.deep.equal(['["/usr/bin/tini", "--", "node", "src/main.ts"]']);
+  it('runs the worker as a numeric non-root user, after every COPY, with no package manager run in the image', () => {
+    const [user] = instructions('USER');
+    expect(instructions('USER')).to.have.length(1);
+    const [uid, gid] = user!.split(':').map(Number);
+    expect(uid, 'numeric uid').to.be.a('number').and.greaterThan(0);
+    expect(gid, 'numeric gid').to.be.a('number').and.greaterThan(0);
+    expect(lines.indexOf(`USER ${user}`)).to.be.greaterThan(
+      lines.findLastIndex((l) => l.startsWith('COPY ')),
+    );
+    const finalStage = lines.slice(lines.findLastIndex((l) => l.startsWith('FROM ')));
+    expect(
+      finalStage.filter((l) => l.startsWith('RUN ')),
+      'nothing installed into the runtime image',
+    ).to.deep.equal([]);
+    expect(instructions('ENTRYPOINT')).to.deep.equal(['["node", "src/main.ts"]']);
     expect(instructions('CMD')).to.deep.equal(['["worker"]']);
     expect(existsSync(path.join(repoRoot, 'src', 'main.ts'))).to.be.true;
+  });
+
+  it('relies on the task definition for an init process (PID 1 forwards SIGTERM, reaps zombies)', async () => {
+    const ev = new Evaluator(await loadInfra('worker-service.yml'));
+    const [container] = (
+      ev.eval(ev.template.Resources.WorkerTaskDefinition!.Properties) as {
+        ContainerDefinitions: { LinuxParameters?: { InitProcessEnabled?: boolean }; User?: string }[];
+      }
+    ).ContainerDefinitions;
+    expect(container!.LinuxParameters?.InitProcessEnabled).to.equal(true);
+    expect(container!.User, 'the image decides the user; the task does not override it to root').to.equal(
+      undefined,
+    );
   });
 
   it('copies only sources that exist and that .dockerignore lets into the build context', () => {
     const sources = instructions('COPY')
       .filter((c) => !c.startsWith('--from='))
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
-    expect(sources).to.include.members(['package.json', 'package-lock.json', 'src', 'schemas', 'bin']);
+    expect(sources).to.have.members(['package.json', 'package-lock.json', 'package.json', 'src', 'schemas']);
     expect(ignore[0], 'allow-list: everything else stays out').to.equal('*');
     for (const source of sources) {
       expect(existsSync(path.join(repoRoot, source)), source).to.be.true;
       expect(ignore, `.dockerignore lets ${source} in`).to.include(`!${source}`);
     }
+    // ...and lets in nothing the Dockerfile does not copy.
+    const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
+    expect([...new Set(allowed)]).to.have.members([...new Set(sources)]);
   });
 });

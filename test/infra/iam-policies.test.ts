@@ -9,7 +9,7 @@ import {
   STORAGE_EXPORTS,
   STORAGE_STACK,
 } from './support/cfn-eval.ts';
-import { isAllowed, rolesOf, type Role, type Statement } from './support/iam.ts';
+import { evaluate, isAllowed, rolesOf, type Role, type Statement } from './support/iam.ts';
 
 /**
  * Reads every IAM role from the templates, evaluated for one imagined deployment, and shows what each
@@ -69,6 +69,7 @@ describe('IAM policies in infra/', () => {
   let airflow: Evaluator;
   let bootstrap: Evaluator;
   let observability: Evaluator;
+  let operator: Evaluator;
   let roles: Map<string, Role>;
   let token: string;
 
@@ -77,7 +78,8 @@ describe('IAM policies in infra/', () => {
     airflow = new Evaluator(await loadInfra('airflow.yml'));
     bootstrap = new Evaluator(await loadInfra('bootstrap.yml'));
     observability = new Evaluator(await loadInfra('observability.yml'));
-    roles = new Map([...rolesOf(worker), ...rolesOf(airflow), ...rolesOf(bootstrap)]);
+    operator = new Evaluator(await loadInfra('operator.yml'));
+    roles = new Map([...rolesOf(worker), ...rolesOf(airflow), ...rolesOf(bootstrap), ...rolesOf(operator)]);
     token = worker.physical('MetaTokenSecret').ref;
   });
 
@@ -97,6 +99,7 @@ describe('IAM policies in infra/', () => {
         'AirflowExecutionRole',
         'GitHubDeployRole',
         'CloudFormationExecutionRole',
+        'OperatorRole',
       ]);
       for (const r of roles.values()) expect(r.managedPolicyArns, r.logicalId).to.deep.equal([]);
     });
@@ -135,7 +138,7 @@ describe('IAM policies in infra/', () => {
       }
     });
 
-    it('is assumable only by its own service in this account, or by GitHub through OIDC', () => {
+    it('is assumable only by its own service in this account, by GitHub through OIDC, or (operator) from this account', () => {
       const services = (id: string) =>
         roles
           .get(id)!
@@ -157,6 +160,10 @@ describe('IAM policies in infra/', () => {
         expect(more, id).to.deep.equal([]);
         expect(trust!.Condition, id).to.deep.equal({ StringEquals: { 'aws:SourceAccount': ACCOUNT } });
       }
+      const [operatorTrust, ...moreOperator] = roles.get('OperatorRole')!.trust;
+      expect(moreOperator).to.deep.equal([]);
+      expect(operatorTrust!.Principal).to.deep.equal({ AWS: `arn:aws:iam::${ACCOUNT}:root` });
+      expect(operatorTrust!.Action).to.deep.equal(['sts:AssumeRole']);
       const github = roles.get('GitHubDeployRole')!.trust;
       expect(github.map((s) => s.Principal)).to.deep.equal([
         { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com` },
@@ -196,6 +203,16 @@ describe('IAM policies in infra/', () => {
         expect(can(task, 's3:DeleteObject', `${synced}/${key}`), key).to.be.false;
       }
       expect(can(task, 's3:PutObject', `${synced}/other/x.json`)).to.be.false;
+    });
+
+    it('reads and writes the per-catalog lease objects under the synced prefix, and deletes none', () => {
+      const task = role('WorkerTaskRole');
+      const lease = `${synced}/synced/leases/catalog-1234567890.json`;
+      expect(can(task, 's3:GetObject', lease)).to.be.true;
+      expect(can(task, 's3:PutObject', lease)).to.be.true;
+      expect(can(task, 's3:DeleteObject', lease)).to.be.false;
+      expect(can(task, 's3:PutObject', `${landing}/synced/leases/x.json`), 'not in the landing bucket').to.be
+        .false;
     });
 
     it('receives, deletes and extends messages on the queue, and only sends to the dead-letter queue', () => {
@@ -317,6 +334,88 @@ describe('IAM policies in infra/', () => {
     });
   });
 
+  describe('operator (status and redrive)', () => {
+    it('has exactly the actions status and redrive call, and nothing else', () => {
+      const actions = role('OperatorRole')
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) => s.Action)
+        .sort();
+      expect([...new Set(actions)]).to.deep.equal(
+        [
+          's3:GetObject',
+          's3:ListBucket',
+          's3:PutObject',
+          'sqs:CancelMessageMoveTask',
+          'sqs:ChangeMessageVisibility',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+          'sqs:ListMessageMoveTasks',
+          'sqs:ReceiveMessage',
+          'sqs:SendMessage',
+          'sqs:StartMessageMoveTask',
+        ].sort(),
+      );
+    });
+
+    it('reads manifests, product state and reports, and lists the synced bucket', () => {
+      const op = role('OperatorRole');
+      for (const key of [
+        'synced/manifests/2026-11-25T17/m.json',
+        'synced/state/0a.json',
+        'errors/rows/x.json',
+      ])
+        expect(can(op, 's3:GetObject', `${synced}/${key}`), key).to.be.true;
+      expect(can(op, 's3:ListBucket', synced)).to.be.true;
+      expect(can(op, 's3:ListBucket', landing)).to.be.false;
+      expect(can(op, 's3:GetObject', `${landing}/landing/a.csv`)).to.be.false;
+      expect(can(op, 's3:GetObject', `${synced}/synced/batches/b.json`), 'batch payloads carry data').to.be
+        .false;
+    });
+
+    it('writes only the redrive claims (src/ops/move-claims.ts), never manifests or state, and deletes nothing', () => {
+      const op = role('OperatorRole');
+      const claim = `${synced}/synced/redrive-claims/${NAME_PREFIX}-${STAGE}-events-dlq/abc.json`;
+      expect(can(op, 's3:PutObject', claim)).to.be.true;
+      expect(can(op, 's3:GetObject', claim)).to.be.true;
+      for (const key of [
+        'synced/manifests/m.json',
+        'synced/state/0a.json',
+        'synced/leases/c.json',
+        'errors/r.json',
+      ]) {
+        expect(can(op, 's3:PutObject', `${synced}/${key}`), key).to.be.false;
+        expect(can(op, 's3:DeleteObject', `${synced}/${key}`), key).to.be.false;
+      }
+      expect(can(op, 's3:DeleteObject', claim)).to.be.false;
+    });
+
+    it('moves DLQ messages back (move task or receive/send/delete) and reads both depths', () => {
+      const op = role('OperatorRole');
+      for (const action of [
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueAttributes',
+        'sqs:StartMessageMoveTask',
+        'sqs:ListMessageMoveTasks',
+        'sqs:CancelMessageMoveTask',
+      ])
+        expect(can(op, action, dlq), action).to.be.true;
+      expect(can(op, 'sqs:SendMessage', queue)).to.be.true;
+      expect(can(op, 'sqs:GetQueueAttributes', queue)).to.be.true;
+      // Never consumes the live queue, never purges or reconfigures either.
+      for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:StartMessageMoveTask'])
+        expect(can(op, action, queue), action).to.be.false;
+      for (const action of ['sqs:PurgeQueue', 'sqs:SetQueueAttributes', 'sqs:DeleteQueue'])
+        for (const q of [queue, dlq]) expect(can(op, action, q), `${action} ${q}`).to.be.false;
+      expect(can(op, 'sqs:SendMessage', dlq)).to.be.false;
+    });
+
+    it('cannot read the token', () => {
+      for (const action of SECRET_READS) expect(can(role('OperatorRole'), action, token), action).to.be.false;
+    });
+  });
+
   describe('deploy roles (GitHub OIDC and CloudFormation)', () => {
     it("lets only jobs of one repository in this stage's GitHub environment assume the GitHub role", () => {
       const [trust] = roles.get('GitHubDeployRole')!.trust;
@@ -343,6 +442,58 @@ describe('IAM policies in infra/', () => {
       expect(can(gh, 'ecr:PutImage', bootstrap.physical('WorkerImageRepository').attrs.Arn!)).to.be.true;
     });
 
+    it('lets CloudFormation create every named resource the stacks define (and so deploy them)', async () => {
+      const cfn = role('CloudFormationExecutionRole');
+      const boundary = { 'iam:PermissionsBoundary': bootstrap.physical('WorkloadBoundary').ref };
+      const creates: Record<string, (ev: Evaluator, id: string) => [string, string]> = {
+        'AWS::S3::Bucket': (ev, id) => ['s3:CreateBucket', ev.physical(id).attrs.Arn!],
+        'AWS::SQS::Queue': (ev, id) => ['sqs:CreateQueue', ev.physical(id).attrs.Arn!],
+        'AWS::SNS::Topic': (ev, id) => ['sns:CreateTopic', ev.physical(id).ref],
+        'AWS::Logs::LogGroup': (ev, id) => ['logs:CreateLogGroup', ev.physical(id).attrs.Arn!],
+        'AWS::CloudWatch::Alarm': (ev, id) => ['cloudwatch:PutMetricAlarm', ev.physical(id).attrs.Arn!],
+        'AWS::CloudWatch::Dashboard': (ev, id) => [
+          'cloudwatch:PutDashboard',
+          `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${ev.physical(id).ref}`,
+        ],
+        'AWS::IAM::Role': (ev, id) => ['iam:CreateRole', ev.physical(id).attrs.Arn!],
+        'AWS::CloudTrail::Trail': (ev, id) => [
+          'cloudtrail:CreateTrail',
+          `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${String(ev.eval(ev.template.Resources[id]!.Properties!.TrailName))}`,
+        ],
+      };
+      let checked = 0;
+      for (const file of [
+        'storage.yml',
+        'worker-service.yml',
+        'observability.yml',
+        'airflow.yml',
+        'audit.yml',
+        'operator.yml',
+      ]) {
+        const ev = new Evaluator(await loadInfra(file));
+        for (const [id, res] of Object.entries(ev.template.Resources)) {
+          const create = creates[res.Type];
+          if (!create) continue;
+          const [action, arn] = create(ev, id);
+          expect(evaluate(cfn, action, arn, boundary), `${file} ${id}: ${action} ${arn}`).to.be.true;
+          checked++;
+        }
+      }
+      expect(checked).to.be.greaterThan(20);
+    });
+
+    it("keeps every managed policy within IAM's 6,144 characters, with the longest prefix and stage", async () => {
+      const longest = new Evaluator(await loadInfra('bootstrap.yml'), {
+        Stage: 's'.repeat(20),
+        NamePrefix: 'p'.repeat(20),
+      });
+      for (const [id, r] of Object.entries(longest.template.Resources)) {
+        if (r.Type !== 'AWS::IAM::ManagedPolicy') continue;
+        const size = JSON.stringify(longest.eval(r.Properties!.PolicyDocument)).replace(/\s/g, '').length;
+        expect(size, id).to.be.below(6144);
+      }
+    });
+
     it('lets neither deploy role read the token or any object in the data buckets', () => {
       for (const id of ['GitHubDeployRole', 'CloudFormationExecutionRole']) {
         for (const action of ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue']) {
@@ -355,16 +506,34 @@ describe('IAM policies in infra/', () => {
       }
     });
 
-    it("bounds what CloudFormation may create to this stage's names", () => {
+    it("bounds what CloudFormation may create to this stage's names, not those of a stage named <stage>-prod", () => {
       const cfn = role('CloudFormationExecutionRole');
       const other = `${NAME_PREFIX}-prod`;
-      expect(can(cfn, 'iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/${NAME_PREFIX}-${STAGE}-worker-task`))
-        .to.be.true;
-      expect(can(cfn, 'iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/${other}-worker-task`)).to.be.false;
+      const longer = `${NAME_PREFIX}-${STAGE}-prod`;
+      expect(can(cfn, 'iam:CreateRole', worker.physical('WorkerTaskRole').attrs.Arn!)).to.be.true;
+      expect(can(cfn, 'iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/${NAME_PREFIX}.prod.worker-task`)).to.be
+        .false;
+      expect(
+        can(cfn, 'iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/${NAME_PREFIX}.${STAGE}-prod.worker-task`),
+      ).to.be.false;
       expect(can(cfn, 'iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/admin`)).to.be.false;
       expect(can(cfn, 's3:CreateBucket', landing)).to.be.true;
-      expect(can(cfn, 's3:CreateBucket', `arn:aws:s3:::${other}-landing-${ACCOUNT}`)).to.be.false;
+      for (const name of [other, longer]) {
+        expect(can(cfn, 's3:CreateBucket', `arn:aws:s3:::${name}-landing-${ACCOUNT}`), name).to.be.false;
+        expect(can(cfn, 'sqs:CreateQueue', `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}-events`), name).to.be
+          .false;
+        expect(can(cfn, 'sns:CreateTopic', `arn:aws:sns:${REGION}:${ACCOUNT}:${name}-alarms`), name).to.be
+          .false;
+      }
       expect(can(cfn, 'sqs:CreateQueue', queue)).to.be.true;
+      expect(can(cfn, 'sqs:CreateQueue', dlq)).to.be.true;
+      expect(
+        can(
+          cfn,
+          'cloudwatch:PutDashboard',
+          `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${NAME_PREFIX}-${STAGE}`,
+        ),
+      ).to.be.true;
       expect(can(cfn, 'iam:PassRole', worker.physical('WorkerTaskRole').attrs.Arn!)).to.be.true;
       expect(can(cfn, 'iam:PassRole', bootstrap.physical('GitHubDeployRole').attrs.Arn!)).to.be.false;
     });

@@ -6,7 +6,13 @@ import {
   GetPublicAccessBlockCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+} from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { loadTemplate, parseTemplate } from '../../src/aws/cfn-template.ts';
 import {
@@ -17,6 +23,7 @@ import {
 } from '../../src/aws/provision.ts';
 import { waitFor } from '../../src/aws/moto-server.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { STORAGE_EXPORTS } from './support/cfn-eval.ts';
 
 describe('infra/storage.yml deployed to moto (one provisioning path)', () => {
   let stack: TestStack;
@@ -25,7 +32,7 @@ describe('infra/storage.yml deployed to moto (one provisioning path)', () => {
     stack = await deployTestStack('infra');
   });
 
-  it('sends ObjectCreated events for landing/*.csv to the queue', async () => {
+  it('sends ObjectCreated events for every key under landing/ to the queue (no suffix filter)', async () => {
     const cfg = await stack.clients.s3.send(
       new GetBucketNotificationConfigurationCommand({ Bucket: stack.landingBucket }),
     );
@@ -36,7 +43,8 @@ describe('infra/storage.yml deployed to moto (one provisioning path)', () => {
     const rules = Object.fromEntries(
       q.Filter!.Key!.FilterRules!.map((r) => [r.Name!.toLowerCase(), r.Value]),
     );
-    expect(rules).to.deep.equal({ prefix: 'landing/', suffix: '.csv' });
+    // A suffix rule is case-sensitive: ".csv" silently dropped landing/x.CSV.
+    expect(rules).to.deep.equal({ prefix: 'landing/' });
   });
 
   it('expires archive/ after 30 days and synced/ and errors/ after 30 days', async () => {
@@ -54,7 +62,7 @@ describe('infra/storage.yml deployed to moto (one provisioning path)', () => {
     expect(byPrefix).to.include({ 'synced/manifests/': 30, 'synced/batches/': 30, 'errors/': 30 });
   });
 
-  it('gives the queue a DLQ through a redrive policy (maxReceiveCount 5), SSE and 14-day DLQ retention', async () => {
+  it('gives the queue a DLQ through a redrive policy (maxReceiveCount 5), SSE, 4-day queue and 14-day DLQ retention', async () => {
     const attrs = await stack.clients.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: stack.queueUrl, AttributeNames: ['All'] }),
     );
@@ -68,6 +76,58 @@ describe('infra/storage.yml deployed to moto (one provisioning path)', () => {
       new GetQueueAttributesCommand({ QueueUrl: stack.dlqUrl, AttributeNames: ['MessageRetentionPeriod'] }),
     );
     expect(dlq.Attributes!.MessageRetentionPeriod).to.equal('1209600');
+    // SQS keeps a message's original enqueue time when it dead-letters it, and the DLQ's retention counts
+    // from then: the DLQ must keep messages well beyond the queue, or they expire soon after arriving.
+    const queueDays = Number(attrs.Attributes!.MessageRetentionPeriod) / 86_400;
+    expect(queueDays).to.equal(4);
+    expect(Number(dlq.Attributes!.MessageRetentionPeriod) / 86_400 - queueDays).to.be.at.least(7);
+  });
+
+  it("outputs the queue's visibility timeout and receive count, as set on the queue, for the worker", async () => {
+    const attrs = await stack.clients.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: stack.queueUrl,
+        AttributeNames: ['VisibilityTimeout', 'RedrivePolicy'],
+      }),
+    );
+    const redrive = JSON.parse(attrs.Attributes!.RedrivePolicy!) as { maxReceiveCount: number | string };
+    expect(stack.outputs.VisibilityTimeout).to.equal(attrs.Attributes!.VisibilityTimeout);
+    expect(stack.outputs.MaxReceiveCount).to.equal(String(redrive.maxReceiveCount));
+    // The values the IAM/task-definition tests import (support/cfn-eval.ts) are these defaults.
+    expect(STORAGE_EXPORTS.VisibilityTimeout).to.equal(stack.outputs.VisibilityTimeout);
+    expect(STORAGE_EXPORTS.MaxReceiveCount).to.equal(stack.outputs.MaxReceiveCount);
+    const { template } = await loadTemplate(STORAGE_TEMPLATE);
+    for (const name of ['VisibilityTimeout', 'MaxReceiveCount'])
+      expect(
+        (template.Outputs![name] as { Export?: { Name: unknown } }).Export?.Name,
+        `${name} is exported`,
+      ).to.deep.equal({ 'Fn::Sub': `\${AWS::StackName}-${name}` });
+  });
+
+  it('denies every plain-HTTP request on both queues, the DLQ included (a policy moto stores but does not enforce)', async () => {
+    for (const url of [stack.queueUrl, stack.dlqUrl]) {
+      const attrs = await stack.clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['Policy', 'QueueArn'] }),
+      );
+      const policy = JSON.parse(attrs.Attributes!.Policy!) as { Statement: Record<string, unknown>[] };
+      expect(policy.Statement, url).to.deep.include({
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sqs:*',
+        Resource: attrs.Attributes!.QueueArn,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      });
+    }
+    // Stored, not enforced: the sandbox's plain-HTTP endpoint still reaches the DLQ (the worker sends there).
+    await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: stack.dlqUrl, MessageBody: 'probe' }));
+    const got = await stack.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.dlqUrl, WaitTimeSeconds: 1 }),
+    );
+    expect(got.Messages?.map((m) => m.Body)).to.deep.equal(['probe']);
+    await stack.clients.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: stack.dlqUrl, ReceiptHandle: got.Messages![0]!.ReceiptHandle! }),
+    );
   });
 
   it('admits only the landing bucket of the same account in the queue policy', async () => {
@@ -167,21 +227,28 @@ describe('infra/storage.yml deployed to moto (one provisioning path)', () => {
         // S3 form-encodes keys in events (moto also encodes "/"); decode as the worker does.
         .map((r) => decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')));
 
-    it('puts exactly one event on the queue for an object under landing/ and none elsewhere', async () => {
+    it('puts one event on the queue for every object under landing/, whatever its name, and none elsewhere', async () => {
       await drain(); // the s3:TestEvent sent when the notification was configured
       const put = (Key: string) =>
         stack.clients.s3.send(new PutObjectCommand({ Bucket: stack.landingBucket, Key, Body: 'id\n' }));
+      const inLanding = [
+        'landing/2026/11/25/products.csv',
+        'landing/x.CSV',
+        'landing/Mixed.Csv',
+        'landing/notes.txt',
+      ];
       await put('archive/old.csv');
-      await put('landing/notes.txt');
       await put('elsewhere/products.csv');
-      await put('landing/2026/11/25/products.csv');
+      await put('landingx/products.csv');
+      for (const key of inLanding) await put(key);
       let keys: string[] = [];
-      await waitFor('the landing event', async () => {
+      await waitFor('the landing events', async () => {
         keys = keys.concat(s3Records(await drain()));
-        return keys.length > 0;
+        return keys.length >= inLanding.length;
       });
       keys = keys.concat(s3Records(await drain()));
-      expect(keys).to.deep.equal(['landing/2026/11/25/products.csv']);
+      expect(keys).to.have.members(inLanding);
+      expect(keys).to.have.length(inLanding.length);
     });
   });
 

@@ -1,6 +1,9 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { expect } from 'chai';
+import { repoRoot } from '../../src/aws/moto-server.ts';
 import { VARS } from '../../src/config.ts';
-import { Evaluator, loadInfra } from './support/cfn-eval.ts';
+import { Evaluator, INFRA, loadInfra } from './support/cfn-eval.ts';
 
 interface Container {
   Environment: { Name: string; Value: string }[];
@@ -51,5 +54,102 @@ describe('worker task definition (infra/worker-service.yml)', () => {
   it('runs the worker sub-command on a read-only root filesystem', () => {
     expect(container.Command).to.deep.equal(['worker']);
     expect(container.ReadonlyRootFilesystem).to.equal(true);
+  });
+});
+
+describe('worker service: queue settings, scaling and size (infra/worker-service.yml)', () => {
+  let ev: Evaluator;
+  let raw: string;
+  let env: { Name: string; Value: unknown }[];
+
+  before(async () => {
+    ev = new Evaluator(await loadInfra('worker-service.yml'));
+    raw = await readFile(path.join(INFRA, 'worker-service.yml'), 'utf8');
+    env = (
+      ev.template.Resources.WorkerTaskDefinition!.Properties as {
+        ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[];
+      }
+    ).ContainerDefinitions[0]!.Environment;
+  });
+
+  it("takes VISIBILITY_TIMEOUT_S and MAX_RECEIVE_COUNT from the storage stack's exports, the queue's own values", async () => {
+    const imported = (name: string) => env.find((e) => e.Name === name)?.Value;
+    expect(imported(VARS.maxReceiveCount.env)).to.deep.equal({
+      'Fn::ImportValue': { 'Fn::Sub': '${StorageStackName}-MaxReceiveCount' },
+    });
+    expect(imported(VARS.visibilityTimeoutS.env)).to.deep.equal({
+      'Fn::ImportValue': { 'Fn::Sub': '${StorageStackName}-VisibilityTimeout' },
+    });
+    // ...which infra/storage.yml sets from the same parameters it gives the queue.
+    const storage = await loadInfra('storage.yml');
+    const queue = storage.Resources.EventQueue!.Properties as {
+      VisibilityTimeout: unknown;
+      RedrivePolicy: { maxReceiveCount: unknown };
+    };
+    expect(storage.Outputs!.MaxReceiveCount!.Value).to.deep.equal(queue.RedrivePolicy.maxReceiveCount);
+    expect(storage.Outputs!.VisibilityTimeout!.Value).to.deep.equal(queue.VisibilityTimeout);
+    // And the worker's own defaults agree with the queue's, for runs without the task definition.
+    expect(String(storage.Parameters!.MaxReceiveCount!.Default)).to.equal(VARS.maxReceiveCount.default);
+    expect(String(storage.Parameters!.QueueVisibilityTimeout!.Default)).to.equal(
+      VARS.visibilityTimeoutS.default,
+    );
+  });
+
+  it('runs more than one task, scaling on queue depth, replacing tasks with overlap on deploy', () => {
+    const maxTasks = Number(ev.params.MaxTasks);
+    expect(maxTasks).to.be.at.least(2);
+    const target = ev.eval(ev.template.Resources.WorkerScalableTarget!.Properties) as Record<string, unknown>;
+    expect(target).to.include({ MinCapacity: ev.params.MinTasks, MaxCapacity: ev.params.MaxTasks });
+    const service = ev.eval(ev.template.Resources.WorkerService!.Properties) as {
+      DeploymentConfiguration: Record<string, unknown>;
+    };
+    expect(service.DeploymentConfiguration).to.include({ MinimumHealthyPercent: 100, MaximumPercent: 200 });
+    const alarms = Object.values(ev.template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms.map((a) => (a.Properties as { MetricName: string }).MetricName)).to.deep.equal([
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateNumberOfMessagesVisible',
+    ]);
+    // Each task counts its own items_batch calls: together they must stay within the smallest catalog quota.
+    expect(maxTasks * Number(ev.params.WorkerHourlyCallBudget)).to.be.at.most(200);
+  });
+
+  it('says nowhere in infra/ or serverless.yml to run a single task', async () => {
+    const files = [
+      ...(await readdir(INFRA)).filter((f) => f.endsWith('.yml')).map((f) => path.join(INFRA, f)),
+      path.join(repoRoot, 'serverless.yml'),
+    ];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8');
+      expect(text, file).not.to.match(
+        /keep at 1\b|run (only )?one (worker )?task|one task only|maxTasks: '1'/i,
+      );
+    }
+  });
+
+  it('gives the task the memory the benchmark measured, with headroom, and says where the figure came from', async () => {
+    const bench = await readFile(path.join(repoRoot, 'bench', 'results', 'latest.md'), 'utf8');
+    const header = bench.split('\n').find((l) => l.includes('pipelinePeakRssMb'))!;
+    const columns = header.split('|').map((c) => c.trim());
+    const row = bench
+      .split('\n')
+      .map((l) => l.split('|').map((c) => c.trim()))
+      .find((cells) => cells[1] === '1000000' && cells.length === columns.length)!;
+    const peakMb = Number(row[columns.indexOf('pipelinePeakRssMb')]);
+    expect(peakMb).to.be.greaterThan(0);
+    const memoryMib = Number(ev.params.WorkerMemory);
+    const cpu = Number(ev.params.WorkerCpu);
+    expect(memoryMib * 1.048576, 'MiB vs MB, at least 50% headroom').to.be.at.least(peakMb * 1.5);
+    // Fargate's valid combinations for the chosen CPU.
+    const fargate: Record<number, [number, number]> = {
+      256: [512, 2048],
+      512: [1024, 4096],
+      1024: [2048, 8192],
+      2048: [4096, 16384],
+      4096: [8192, 30720],
+    };
+    const [lo, hi] = fargate[cpu]!;
+    expect(memoryMib).to.be.within(lo, hi);
+    expect(raw).to.include('bench/results/latest.md');
+    expect(raw).to.include(`${peakMb} MB`);
   });
 });

@@ -25,6 +25,9 @@ export const STORAGE_EXPORTS: Record<string, string> = {
   QueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${NAME_PREFIX}-${STAGE}-events`,
   DeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${NAME_PREFIX}-${STAGE}-events-dlq`,
   DeadLetterQueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${NAME_PREFIX}-${STAGE}-events-dlq`,
+  // infra/storage.yml's defaults (test/infra/storage-template.test.ts checks they agree).
+  MaxReceiveCount: '5',
+  VisibilityTimeout: '120',
 };
 
 /** Values for parameters that have no default. */
@@ -200,7 +203,12 @@ export class Evaluator {
       }
       case 'AWS::IAM::Role': {
         const name = named('RoleName');
-        return { ref: name, attrs: { Arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
+        const rolePath = props.Path === undefined ? '/' : String(this.eval(props.Path));
+        return { ref: name, attrs: { Arn: `arn:aws:iam::${ACCOUNT}:role${rolePath}${name}` } };
+      }
+      case 'AWS::IAM::ManagedPolicy': {
+        const policyPath = props.Path === undefined ? '/' : String(this.eval(props.Path));
+        return { ref: `arn:aws:iam::${ACCOUNT}:policy${policyPath}${named('ManagedPolicyName')}`, attrs: {} };
       }
       case 'AWS::IAM::OIDCProvider':
         return {
@@ -220,6 +228,12 @@ export class Evaluator {
       }
       case 'AWS::SNS::Topic':
         return { ref: arn('sns', named('TopicName')), attrs: { TopicName: named('TopicName') } };
+      case 'AWS::CloudWatch::Alarm': {
+        const name = named('AlarmName');
+        return { ref: name, attrs: { Arn: arn('cloudwatch', `alarm:${name}`) } };
+      }
+      case 'AWS::CloudWatch::Dashboard':
+        return { ref: named('DashboardName'), attrs: {} };
       case 'AWS::ECS::Service':
         return { ref: logicalId, attrs: { Name: named('ServiceName') } };
       default:
