@@ -8,16 +8,39 @@ calls Meta: one code path (the worker) does catalog work.
 
 Tasks (independent; ``summary`` runs whatever happened to them):
 
-- ``stragglers``: landing files older than the grace period that no manifest covers, or whose manifest
-  never reached ``submitted`` -> a ``catalog-sync.straggler`` message each (not again within the grace
-  period: a marker under ``synced/sweep/`` remembers it).
-- ``stuck``: manifests ``submitted`` longer than the threshold and not final -> a
-  ``catalog-sync.status-recheck`` message each (same marker rule).
-- ``archive``: landing files whose covering manifests are all final -> copy to ``archive/``, verify
-  size and checksum, delete the landing version; manifests whose sources all moved -> ``archived``.
-- ``health``: DLQ depth, age of the queue's oldest message, rejected rows/items of the last hour ->
-  fails above thresholds, saying which and by how much.
-- ``summary``: every task's counts in one log line and as XCom; fails the run when a task failed.
+- ``stragglers``: landing CSV files (``.csv`` in any letter case) older than the grace period that no
+  manifest covers, or whose manifest never reached ``submitted`` -> a ``catalog-sync.straggler``
+  message each (not again within the grace period: a marker under ``synced/sweep/`` remembers it).
+- ``stuck``: manifests ``submitted`` longer than the threshold and not final, and manifests
+  ``finished`` with items of unknown fate (``counts.unknown > 0``) -> a ``catalog-sync.status-recheck``
+  message each (same marker rule, period = the threshold): the worker re-polls or retries those items.
+- ``archive``: landing files that are *delivered* -> copy to ``archive/``, verify size and checksum,
+  delete the landing version; delivered manifests whose sources all moved -> ``archived``. Delivered:
+  every covering manifest (abandoned ones aside) is ``finished``/``archived`` with ``counts.unknown``
+  0 (a missing or malformed ``counts`` is not delivered). Unknown is not delivered: a file one of
+  whose manifests has items of unknown fate stays in ``landing/``.
+- ``health``: DLQ depth, age of the queue's oldest message, rejected rows/items of the last hour, items
+  of unknown fate in manifests sent at least ``unknown_fate_after_minutes`` ago -> fails above
+  thresholds, saying which, by how much and (unknown fate) in which manifests. Reports keys under the
+  landing prefix that are not CSV files ("unsupported files in landing/": never sent, never moved).
+  Publishes the run's metrics to CloudWatch (below); a failure to publish is a warning, not a failure.
+- ``summary``: every task's counts in one log line and as XCom, plus ``warnings`` (unsupported landing
+  files, finished manifests with items of unknown fate, metrics not published); fails the run when a
+  task failed or a health threshold was crossed.
+
+Metrics (PutMetricData by ``health``, namespace ``catalog_sync_metrics_namespace``, dimension
+``service=reconciliation``; the stage's CloudWatch alarms use these names):
+
+| Metric | value |
+|---|---|
+| ``OldestUndeliveredFileAgeSeconds`` | age (LastModified to anchor) of the oldest undelivered landing CSV; 0: none |
+| ``ManifestsUnfinished`` | manifests not final past ``stuck_after_minutes`` (``decisions.unfinished_manifests``) |
+| ``ItemsUnknownFate`` | items of unknown fate sent at least ``unknown_fate_after_minutes`` ago (health's count) |
+| ``UnsupportedLandingFiles`` | keys under the landing prefix that are not CSV files |
+
+Failpoints (tests only): ``CATALOG_SYNC_FAILPOINTS=name=raise|kill[@N],...`` makes the sweep fail or
+die at a named place between two writes (``catalog_sync_reconcile/failpoints.py`` lists them); unset,
+each point is one dictionary lookup.
 
 Configuration: Airflow Variables, read inside the tasks (a change applies to the next run), each
 with a default (``catalog_sync_reconcile/settings.py`` holds the list and the meanings):
@@ -28,7 +51,7 @@ with a default (``catalog_sync_reconcile/settings.py`` holds the list and the me
 | ``catalog_sync_stack_name`` | ``catalog-sync-dev``: its outputs name the buckets and queues |
 | ``catalog_sync_landing_bucket``, ``catalog_sync_synced_bucket`` | empty: from the stack |
 | ``catalog_sync_queue_url``, ``catalog_sync_dlq_url`` | empty: from the stack |
-| ``catalog_sync_landing_prefix``, ``catalog_sync_landing_suffix`` | ``landing/``, ``.csv`` |
+| ``catalog_sync_landing_prefix``, ``catalog_sync_landing_suffix`` | ``landing/``, ``.csv`` (any letter case) |
 | ``catalog_sync_archive_prefix``, ``catalog_sync_synced_prefix`` | ``archive/``, ``synced/`` |
 | ``catalog_sync_straggler_grace_minutes`` | 15 |
 | ``catalog_sync_stuck_after_minutes`` | 30 |
@@ -36,10 +59,13 @@ with a default (``catalog_sync_reconcile/settings.py`` holds the list and the me
 | ``catalog_sync_lookback_days`` | 7 |
 | ``catalog_sync_max_actions_per_task`` | 1000 |
 | ``catalog_sync_alarm_topic_arn`` | empty; set: a failed task publishes to this SNS topic |
+| ``catalog_sync_metrics_namespace`` | ``CatalogSync`` (must not be empty) |
+| ``catalog_sync_unknown_fate_after_minutes`` | 120 |
 | ``catalog_sync_max_dlq_messages`` | 0 (-1 disables) |
 | ``catalog_sync_max_oldest_message_minutes`` | 30 (-1 disables) |
 | ``catalog_sync_max_rows_rejected_per_hour`` | 100 (-1 disables) |
 | ``catalog_sync_max_items_rejected_per_hour`` | 100 (-1 disables) |
+| ``catalog_sync_max_items_unknown_fate`` | 0 (-1 disables) |
 
 MWAA: needs no requirements.txt. It uses only what the MWAA 3.3.1 image installs: the Amazon provider
 (9.34.0), boto3 and jsonschema (an Airflow core dependency). Deploy ``dags/`` as is: the helper package
@@ -52,7 +78,8 @@ Lookback: to bound the work, only manifests whose S3 LastModified is after ``anc
 are read (they expire after 30 days anyway). A landing file whose every manifest is older than that
 looks uncovered and is re-sent as a straggler once per run; the worker then finds its rows unchanged
 and sends nothing to Meta. Health counts rejections of the hour ``(anchor - 1h, anchor]``: rows by
-the manifest's ``createdAt``, Meta's rejections by its ``finishedAt`` (each counted once).
+the manifest's ``createdAt``, Meta's rejections by its ``finishedAt`` (each counted once). Items of
+unknown fate are counted in submitted, finished and archived manifests by their ``submittedAt``.
 """
 
 from __future__ import annotations
@@ -141,21 +168,22 @@ def catalog_reconciliation() -> None:
 
     @task
     def stuck() -> dict[str, Any]:
-        """Ask the worker to re-check Meta's status of manifests submitted too long ago."""
+        """Ask the worker to re-check manifests submitted too long ago or finished with unknown items."""
         from catalog_sync_reconcile import sweep
 
         return sweep.stuck(_run(get_current_context()))
 
     @task
     def archive() -> dict[str, Any]:
-        """Move fully delivered files to archive/ and mark their manifests archived."""
+        """Move delivered files (no item of unknown fate) to archive/ and mark their manifests archived."""
         from catalog_sync_reconcile import sweep
 
         return sweep.archive(_run(get_current_context()))
 
     @task
     def health() -> dict[str, Any]:
-        """Fail (so alerting fires) when DLQ, queue age or rejections cross their thresholds.
+        """Fail (so alerting fires) when DLQ, queue age, rejections or items of unknown fate cross their
+        thresholds; publish the run's metrics.
 
         The report is pushed before failing, so ``summary`` shows the numbers; a threshold failure does
         not retry (``AirflowFailException``), an AWS error does.
@@ -184,6 +212,8 @@ def catalog_reconciliation() -> None:
         combined, problems = sweep.summarize(reports)
         log = logging.getLogger(__name__)
         log.info("catalog-sync reconciliation summary: %s", json.dumps(combined, sort_keys=True))
+        for warning in combined["warnings"]:
+            log.warning("catalog-sync reconciliation: %s", warning)
         if problems:
             ti.xcom_push(key="return_value", value=combined)
             raise AirflowFailException("; ".join(problems))

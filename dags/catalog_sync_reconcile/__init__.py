@@ -9,9 +9,12 @@ Where to look:
   default to the CloudFormation stack's outputs.
 - ``contract``  -- the two JSON Schemas shared with the TypeScript worker (symlinked beside this file)
   and the sweep messages the DAG sends.
-- ``decisions`` -- pure functions: what is a straggler, what is stuck, what may be archived, which
-  health threshold is crossed. No I/O, no clock: every function takes the run's anchor time.
-- ``storage``   -- the S3/SQS/CloudWatch I/O (boto3 clients from the Amazon provider's hooks).
+- ``decisions`` -- pure functions: what is a straggler, what is stuck, what is delivered and may be
+  archived, which health threshold is crossed, the metric values. No I/O, no clock: every function
+  takes the run's anchor time.
+- ``storage``   -- the S3/SQS/CloudWatch I/O (boto3 clients from the Amazon provider's hooks),
+  PutMetricData included.
+- ``failpoints`` -- named places where a test makes a task raise or die (``CATALOG_SYNC_FAILPOINTS``).
 - ``sweep``     -- one function per task: read, decide, act, return a small report (the XCom).
 - ``alerts``    -- a failed task's message to the alarm topic (SNS), when one is configured.
 """

@@ -9,8 +9,16 @@ Vocabulary
 - *Final* states: finished, archived, abandoned. A pending manifest that has not been updated for the
   stale threshold and whose file another finished/archived manifest also covers counts as abandoned
   for that file: the worker took the work over and the leftover will never move on.
-- *Delivered*: covered by at least one finished or archived manifest. A file whose covering manifests
-  are all abandoned was never delivered, so it never leaves landing/ (the no-lost-update property).
+- A manifest is *delivered* when its state is finished (or archived) AND ``counts.unknown`` is 0: Meta
+  has said how every item ended (accepted, rejected with a reason, or superseded by newer data). A
+  finished manifest with items of unknown fate (the worker before the "unknown is not delivered" change
+  wrote those) is not delivered; a missing or malformed ``counts`` object is not delivered either.
+- A file is *delivered* when every covering manifest that is not abandoned is delivered, and at least
+  one is. Only a delivered file leaves landing/: a file whose covering manifests are all abandoned, or
+  one of whose manifests still has items of unknown fate, stays (the no-lost-update property).
+- A landing key is a *CSV file* when it ends with the suffix (``.csv``) in any letter case; other keys
+  under the landing prefix (``notes.txt``, ``data.csv.gz``) are *unsupported*: reported, never sent or
+  moved. Folder markers (keys ending in ``/``) are neither.
 """
 
 from __future__ import annotations
@@ -24,7 +32,14 @@ PENDING, SUBMITTED, FINISHED = "pending", "submitted", "finished"
 ARCHIVED, ABANDONED = "archived", "abandoned"
 FINAL_STATES = frozenset({FINISHED, ARCHIVED, ABANDONED})
 DELIVERED_STATES = frozenset({FINISHED, ARCHIVED})
+#: States in which items have been handed to Meta (their handles recorded).
+SENT_STATES = frozenset({SUBMITTED, FINISHED, ARCHIVED})
 HOUR = timedelta(hours=1)
+#: At most this many names in one health message (the rest is counted, "and N more").
+NAMED = 20
+#: The counts a manifest must carry, and the optional ones, each a whole number >= 0.
+_REQUIRED_COUNTS = ("items", "accepted", "rejected", "unknown")
+_OPTIONAL_COUNTS = ("superseded", "rowsRejected", "calls")
 
 
 def unquote_etag(etag: str) -> str:
@@ -89,8 +104,51 @@ class Manifest:
         """When it reached submitted; the last update for a submitted manifest that lacks the field."""
         return parse_time(self.body.get("submittedAt")) or self.updated_at
 
+    @property
+    def sent_at(self) -> datetime:
+        """When its items went to Meta: submittedAt, else createdAt (never later than the real send)."""
+        return (
+            parse_time(self.body.get("submittedAt")) or parse_time(self.body.get("createdAt")) or self.last_modified
+        )
+
     def source_identities(self) -> set[tuple[str, str, str]]:
         return {(s["bucket"], s["key"], unquote_etag(s["etag"])) for s in self.body["sources"]}
+
+
+LandingKind = Literal["csv", "folder", "unsupported"]
+
+
+def landing_kind(key: str, suffix: str) -> LandingKind:
+    """What a key under the landing prefix is: a CSV file (suffix in any case), a folder marker, or not
+    a file the worker reads (reported as unsupported, never re-enqueued or archived)."""
+    if key.endswith("/"):
+        return "folder"
+    return "csv" if key.lower().endswith(suffix.lower()) else "unsupported"
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def unknown_items(manifest: Manifest) -> int | None:
+    """``counts.unknown``; None when the counts object is missing or malformed (then nothing is known).
+
+    ``counts.superseded`` (items not re-sent because a newer source of the same product was sent) is
+    optional and counts as final: it is checked for shape only.
+    """
+    counts = manifest.body.get("counts")
+    if not isinstance(counts, Mapping):
+        return None
+    if not all(_whole(counts.get(name)) for name in _REQUIRED_COUNTS):
+        return None
+    if not all(_whole(counts[name]) for name in _OPTIONAL_COUNTS if name in counts):
+        return None
+    return int(counts["unknown"])
+
+
+def is_delivered(manifest: Manifest) -> bool:
+    """Finished (or archived) and Meta's outcome known for every item (see the module doc)."""
+    return manifest.state in DELIVERED_STATES and unknown_items(manifest) == 0
 
 
 def within_lookback(manifest_modified: datetime, anchor: datetime, lookback: timedelta) -> bool:
@@ -149,17 +207,21 @@ def straggler_verdict(
     return "never-submitted"
 
 
-ArchiveVerdict = Literal["ready", "not-covered", "waiting", "never-delivered"]
+ArchiveVerdict = Literal["ready", "not-covered", "waiting", "unknown-fate", "never-delivered"]
 
 
 def archive_verdict(
     file: LandingFile, covering: Sequence[Manifest], anchor: datetime, stale: timedelta
 ) -> ArchiveVerdict:
-    """A file moves to archive/ only when every manifest covering it is final and one delivered it.
+    """A file moves to archive/ only when it is delivered: every covering manifest that is not abandoned
+    is delivered (finished or archived, no item of unknown fate), and at least one is.
 
     - not-covered: no manifest (the straggler path handles it).
     - waiting: some covering manifest is pending or submitted (a file in several manifests moves only
       when all of them are final).
+    - unknown-fate: every covering manifest is final, but a finished (or archived) one has items whose
+      fate at Meta is unknown, or counts that cannot be read: the file stays, the ``stuck`` task asks
+      the worker to re-check that manifest.
     - never-delivered: all covering manifests are abandoned, none finished: the rows did not reach the
       catalog through any of them, so the file stays (and becomes a never-submitted straggler).
     """
@@ -168,6 +230,8 @@ def archive_verdict(
     states = [effective_state(m, covering, anchor, stale) for m in covering]
     if any(state not in FINAL_STATES for state in states):
         return "waiting"
+    if any(state in DELIVERED_STATES and not is_delivered(m) for m, state in zip(covering, states)):
+        return "unknown-fate"
     if not any(state in DELIVERED_STATES for state in states):
         return "never-delivered"
     return "ready"
@@ -176,6 +240,127 @@ def archive_verdict(
 def is_stuck(manifest: Manifest, anchor: datetime, stuck_after: timedelta) -> bool:
     """Submitted longer than the threshold and still not finished: Meta's status needs another look."""
     return manifest.state == SUBMITTED and anchor - manifest.submitted_at >= stuck_after
+
+
+RecheckVerdict = Literal["none", "submitted-recently", "stuck", "unknown-fate"]
+
+
+def recheck_verdict(manifest: Manifest, anchor: datetime, stuck_after: timedelta) -> RecheckVerdict:
+    """Whether the worker should be asked to re-check a manifest's items at Meta.
+
+    - stuck: submitted at least ``stuck_after`` ago and still not finished.
+    - submitted-recently: submitted, younger than that; the worker is still polling it.
+    - unknown-fate: finished with items of unknown fate (or unreadable counts): the worker stopped
+      following it, nothing else will; re-checked at once (then once per ``stuck_after``, by marker) so
+      the worker retries those items.
+    - none: pending (the straggler path), delivered, archived or abandoned.
+    """
+    if manifest.state == SUBMITTED:
+        return "stuck" if is_stuck(manifest, anchor, stuck_after) else "submitted-recently"
+    if manifest.state == FINISHED and not is_delivered(manifest):
+        return "unknown-fate"
+    return "none"
+
+
+def unfinished_manifests(
+    manifests: Iterable[Manifest],
+    index: Mapping[tuple[str, str, str], Sequence[Manifest]],
+    anchor: datetime,
+    stuck_after: timedelta,
+    stale: timedelta,
+) -> list[Manifest]:
+    """Manifests not final (in the delivered sense) past the stuck limit (metric ``ManifestsUnfinished``).
+
+    - submitted: submitted at least ``stuck_after`` ago;
+    - finished with items of unknown fate: sent at least ``stuck_after`` ago;
+    - pending: not updated for ``stuck_after``, unless another manifest took over every one of its
+      files (then it is abandoned for all of them and will never move on; nothing is waiting on it).
+    Archived and abandoned manifests are final.
+    """
+    found: list[Manifest] = []
+    for manifest in manifests:
+        state = manifest.state
+        if state == SUBMITTED:
+            late = anchor - manifest.submitted_at >= stuck_after
+        elif state == FINISHED and not is_delivered(manifest):
+            late = anchor - manifest.sent_at >= stuck_after
+        elif state == PENDING:
+            late = anchor - manifest.updated_at >= stuck_after and not all(
+                effective_state(manifest, index.get(identity, [manifest]), anchor, stale) == ABANDONED
+                for identity in manifest.source_identities()
+            )
+        else:
+            late = False
+        if late:
+            found.append(manifest)
+    return found
+
+
+def unknown_fate(
+    manifests: Iterable[Manifest], anchor: datetime, older_than: timedelta
+) -> list[tuple[Manifest, int]]:
+    """(manifest, items of unknown fate) for every manifest whose items went to Meta at least
+    ``older_than`` before the anchor and whose outcome is still not known for some of them.
+
+    Counted in submitted, finished and archived manifests (archived ones with unknown items were
+    archived before "unknown is not delivered"); pending and abandoned manifests sent nothing that
+    the worker follows. A manifest whose counts cannot be read counts as one item.
+    """
+    found: list[tuple[Manifest, int]] = []
+    for manifest in manifests:
+        if manifest.state not in SENT_STATES or anchor - manifest.sent_at < older_than:
+            continue
+        unknown = unknown_items(manifest)
+        unknown = 1 if unknown is None else unknown
+        if unknown > 0:
+            found.append((manifest, unknown))
+    return found
+
+
+def oldest_undelivered_age(
+    files: Iterable[LandingFile],
+    index: Mapping[tuple[str, str, str], Sequence[Manifest]],
+    anchor: datetime,
+    stale: timedelta,
+) -> timedelta:
+    """Age (LastModified vs the anchor) of the oldest landing CSV file not delivered; 0 when none.
+
+    A delivered file is the ``archive`` task's to move in this very run, so it is not counted.
+    """
+    ages = [
+        anchor - file.last_modified
+        for file in files
+        if archive_verdict(file, index.get(file.identity, []), anchor, stale) != "ready"
+    ]
+    return max([timedelta(0), *ages])
+
+
+#: The metrics each sweep publishes (namespace ``catalog_sync_metrics_namespace``, dimension
+#: ``service=reconciliation``); CloudWatch alarms are defined on these exact names.
+METRIC_UNITS: dict[str, str] = {
+    "OldestUndeliveredFileAgeSeconds": "Seconds",
+    "ManifestsUnfinished": "Count",
+    "ItemsUnknownFate": "Count",
+    "UnsupportedLandingFiles": "Count",
+}
+
+
+def sweep_metrics(
+    *, oldest_undelivered: timedelta, manifests_unfinished: int, items_unknown_fate: int, unsupported_files: int
+) -> dict[str, float]:
+    """The metric values of one run, by name (see ``METRIC_UNITS``)."""
+    return {
+        "OldestUndeliveredFileAgeSeconds": float(round(oldest_undelivered.total_seconds())),
+        "ManifestsUnfinished": float(manifests_unfinished),
+        "ItemsUnknownFate": float(items_unknown_fate),
+        "UnsupportedLandingFiles": float(unsupported_files),
+    }
+
+
+def named(items: Sequence[str], limit: int = NAMED) -> str:
+    """``a, b, c`` or ``a, b, ... and 7 more``: names in a message without it growing with the backlog."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def may_send(last_sent_anchor: datetime | None, anchor: datetime, resend_after: timedelta) -> bool:
@@ -197,9 +382,17 @@ def may_send(last_sent_anchor: datetime | None, anchor: datetime, resend_after: 
 
 
 def manifest_fully_archived(manifest: Manifest, archived: Mapping[tuple[str, str, str], bool]) -> bool:
-    """A finished manifest becomes archived once every one of its sources is in archive/."""
+    """A delivered finished manifest becomes archived once every one of its sources is in archive/.
+
+    One with items of unknown fate stays finished even when its files were archived (by an older DAG,
+    or through another manifest): archived would say "done" and end its re-checks.
+    """
     sources = manifest.source_identities()
-    return manifest.state == FINISHED and all(archived.get(identity, False) for identity in sources)
+    return (
+        manifest.state == FINISHED
+        and is_delivered(manifest)
+        and all(archived.get(identity, False) for identity in sources)
+    )
 
 
 def rows_rejected(manifest: Manifest) -> int:
@@ -240,19 +433,23 @@ class Breach:
     value: float
     threshold: float
     unit: str
+    #: What the value is made of, when it has names (the manifests holding items of unknown fate).
+    subjects: tuple[str, ...] = ()
 
     @property
     def excess(self) -> float:
         return self.value - self.threshold
 
     def describe(self) -> str:
-        return (
+        text = (
             f"{self.check} is {self.value:g} {self.unit}, above {self.variable}={self.threshold:g} "
             f"by {self.excess:g} {self.unit}"
         )
+        return f"{text}: {named(self.subjects)}" if self.subjects else text
 
     def as_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "excess": self.excess, "message": self.describe()}
+        fields = {**dataclasses.asdict(self), "subjects": list(self.subjects[:NAMED])}
+        return {**fields, "excess": self.excess, "message": self.describe()}
 
 
 def health_breaches(
@@ -265,10 +462,15 @@ def health_breaches(
     max_oldest_message: timedelta | None,
     max_rows_rejected_per_hour: int,
     max_items_rejected_per_hour: int,
+    unknown_fate: Sequence[tuple[Manifest, int]] = (),
+    unknown_fate_after: timedelta = timedelta(hours=2),
+    max_items_unknown_fate: int = -1,
 ) -> list[Breach]:
     """Every threshold crossed (strictly above). A negative threshold, or None for the age, disables it.
 
     An unknown queue age (CloudWatch has no datapoint: the queue has been idle) crosses nothing.
+    ``unknown_fate`` is ``unknown_fate(manifests, anchor, unknown_fate_after)``; its breach names the
+    manifests, most items first.
     """
     breaches: list[Breach] = []
     if max_dlq_messages >= 0 and dlq_messages > max_dlq_messages:
@@ -307,6 +509,19 @@ def health_breaches(
                 items_rejected_hour,
                 max_items_rejected_per_hour,
                 "items",
+            )
+        )
+    items_unknown = sum(count for _, count in unknown_fate)
+    if max_items_unknown_fate >= 0 and items_unknown > max_items_unknown_fate:
+        ranked = sorted(unknown_fate, key=lambda pair: (-pair[1], pair[0].key))
+        breaches.append(
+            Breach(
+                f"items of unknown fate sent {unknown_fate_after.total_seconds() / 60:g}+ minutes ago",
+                "catalog_sync_max_items_unknown_fate",
+                items_unknown,
+                max_items_unknown_fate,
+                "items",
+                tuple(f"{m.key} ({m.state}, {count})" for m, count in ranked),
             )
         )
     return breaches

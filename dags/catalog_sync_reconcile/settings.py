@@ -24,7 +24,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "queue_url": ("", "worker queue; empty = stack output QueueUrl"),
     "dlq_url": ("", "dead-letter queue; empty = stack output DeadLetterQueueUrl"),
     "landing_prefix": ("landing/", "prefix of incoming files"),
-    "landing_suffix": (".csv", "only keys with this suffix are files (the S3 event filter's suffix)"),
+    "landing_suffix": (
+        ".csv",
+        "keys ending with this suffix, in any letter case (.csv, .CSV), are CSV files; other keys under the "
+        "landing prefix are reported as unsupported, never re-enqueued or archived",
+    ),
     "archive_prefix": ("archive/", "prefix archived files move to (same bucket, same relative key)"),
     "synced_prefix": ("synced/", "prefix of manifests/ and of the DAG's sweep/ markers"),
     "straggler_grace_minutes": ("15", "a landing file younger than this is never a straggler"),
@@ -33,11 +37,20 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "lookback_days": ("7", "manifests whose LastModified is older than this are not read"),
     "max_actions_per_task": ("1000", "messages or moves per task and run; the rest waits for the next run"),
     "alarm_topic_arn": ("", "SNS topic a failed task publishes to; empty: Airflow's own alerting only"),
+    "metrics_namespace": (
+        "CatalogSync",
+        "CloudWatch namespace of the metrics each run publishes (dimension service=reconciliation)",
+    ),
+    "unknown_fate_after_minutes": (
+        "120",
+        "items sent to Meta at least this long ago whose outcome is still unknown are counted by health",
+    ),
     # Health thresholds: the task fails when a value is above its threshold; -1 disables a check.
     "max_dlq_messages": ("0", "messages in the dead-letter queue"),
     "max_oldest_message_minutes": ("30", "age of the queue's oldest message (CloudWatch)"),
     "max_rows_rejected_per_hour": ("100", "CSV rows rejected by the contract in the last hour"),
     "max_items_rejected_per_hour": ("100", "items rejected by Meta in the last hour"),
+    "max_items_unknown_fate": ("0", "items of unknown fate sent at least unknown_fate_after_minutes ago"),
 }
 
 #: Stack output that supplies each resource Variable left empty.
@@ -72,10 +85,13 @@ class Settings:
     stale_pending: timedelta
     lookback: timedelta
     max_actions_per_task: int
+    metrics_namespace: str
+    unknown_fate_after: timedelta
     max_dlq_messages: int
     max_oldest_message: timedelta | None
     max_rows_rejected_per_hour: int
     max_items_rejected_per_hour: int
+    max_items_unknown_fate: int
 
     @property
     def manifests_prefix(self) -> str:
@@ -132,6 +148,9 @@ def load_settings(get: Callable[[str, str], Any]) -> Settings:
 
     if not raw["aws_conn_id"]:
         raise SettingsError(f"Variable {VARIABLE_PREFIX}aws_conn_id must not be empty")
+    if not raw["metrics_namespace"]:
+        # Alarms on the sweep's metrics would see no data; an unset namespace must not switch them off.
+        raise SettingsError(f"Variable {VARIABLE_PREFIX}metrics_namespace must not be empty")
     oldest = whole("max_oldest_message_minutes", -1)
     settings = Settings(
         aws_conn_id=raw["aws_conn_id"],
@@ -149,10 +168,13 @@ def load_settings(get: Callable[[str, str], Any]) -> Settings:
         stale_pending=timedelta(minutes=whole("stale_pending_minutes", 0)),
         lookback=timedelta(days=whole("lookback_days", 1)),
         max_actions_per_task=whole("max_actions_per_task", 1),
+        metrics_namespace=raw["metrics_namespace"],
+        unknown_fate_after=timedelta(minutes=whole("unknown_fate_after_minutes", 0)),
         max_dlq_messages=whole("max_dlq_messages", -1),
         max_oldest_message=None if oldest < 0 else timedelta(minutes=oldest),
         max_rows_rejected_per_hour=whole("max_rows_rejected_per_hour", -1),
         max_items_rejected_per_hour=whole("max_items_rejected_per_hour", -1),
+        max_items_unknown_fate=whole("max_items_unknown_fate", -1),
     )
     if settings.archive_prefix.startswith(settings.landing_prefix) or settings.landing_prefix.startswith(
         settings.archive_prefix

@@ -12,6 +12,9 @@ Every write is safe to repeat:
   newer upload of the same key is never removed;
 - a message is sent before its marker is written: a crash in between re-sends it (harmless, the
   worker is idempotent) rather than losing it.
+
+Failpoints (``failpoints.py``, armed only by ``CATALOG_SYNC_FAILPOINTS``) mark the places between two
+writes of a move: ``archive.after-copy`` and ``archive.after-delete``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,15 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from catalog_sync_reconcile.contract import ContractError, iso, validate_manifest
-from catalog_sync_reconcile.decisions import LandingFile, Manifest, parse_time, unquote_etag, within_lookback
+from catalog_sync_reconcile.decisions import (
+    LandingFile,
+    Manifest,
+    landing_kind,
+    parse_time,
+    unquote_etag,
+    within_lookback,
+)
+from catalog_sync_reconcile.failpoints import failpoint
 from catalog_sync_reconcile.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -140,20 +151,34 @@ class Storage:
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             yield from page.get("Contents", [])
 
-    def landing_files(self) -> list[LandingFile]:
-        """Current objects under the landing prefix with the file suffix (folder markers skipped)."""
+    def landing(self) -> tuple[list[LandingFile], list[str]]:
+        """(CSV files, unsupported keys) under the landing prefix, in one listing (``landing_kind``).
+
+        The suffix matches in any letter case; folder markers are skipped; every other key is returned
+        as unsupported so that it is reported, never silently ignored.
+        """
         s = self.settings
-        return [
-            LandingFile(
-                bucket=s.landing_bucket,
-                key=obj["Key"],
-                etag=unquote_etag(obj["ETag"]),
-                size=int(obj["Size"]),
-                last_modified=obj["LastModified"],
-            )
-            for obj in self._pages(s.landing_bucket, s.landing_prefix)
-            if obj["Key"].endswith(s.landing_suffix) and not obj["Key"].endswith("/")
-        ]
+        files: list[LandingFile] = []
+        unsupported: list[str] = []
+        for obj in self._pages(s.landing_bucket, s.landing_prefix):
+            kind = landing_kind(obj["Key"], s.landing_suffix)
+            if kind == "unsupported":
+                unsupported.append(obj["Key"])
+            elif kind == "csv":
+                files.append(
+                    LandingFile(
+                        bucket=s.landing_bucket,
+                        key=obj["Key"],
+                        etag=unquote_etag(obj["ETag"]),
+                        size=int(obj["Size"]),
+                        last_modified=obj["LastModified"],
+                    )
+                )
+        return files, sorted(unsupported)
+
+    def landing_files(self) -> list[LandingFile]:
+        """The CSV files under the landing prefix (see ``landing``)."""
+        return self.landing()[0]
 
     def _get_json(self, bucket: str, key: str) -> tuple[Any, str, datetime] | None:
         """(parsed body, unquoted ETag, LastModified); None when gone; ValueError when not JSON."""
@@ -330,6 +355,7 @@ class Storage:
         ):
             log.error("archive copy %s differs from %s (SHA-256)", target, file.key)
             return "verify-failed"
+        failpoint("archive.after-copy")
         try:
             if version_id:
                 # Deleting the version copied, not the key: a newer upload stays current and untouched.
@@ -340,6 +366,7 @@ class Storage:
             if _is_precondition_failed(error):
                 return "changed"
             raise
+        failpoint("archive.after-delete")
         return "moved"
 
     def source_archived(
@@ -379,6 +406,19 @@ class Storage:
         return True
 
     # ------------------------------------------------------------------------------------------ health
+    def put_metrics(self, values: dict[str, float], units: dict[str, str]) -> None:
+        """One PutMetricData of this run's values: namespace ``catalog_sync_metrics_namespace``,
+        dimension ``service=reconciliation``, timestamped with the wall clock (alarms judge "now")."""
+        now = self.clock()
+        dimensions = [{"Name": "service", "Value": "reconciliation"}]
+        self.clients.cloudwatch.put_metric_data(
+            Namespace=self.settings.metrics_namespace,
+            MetricData=[
+                {"MetricName": name, "Dimensions": dimensions, "Timestamp": now, "Value": value, "Unit": units[name]}
+                for name, value in values.items()
+            ],
+        )
+
     def queue_depth(self, queue_url: str) -> int:
         """Visible + in flight + delayed: everything the queue still holds."""
         names = [

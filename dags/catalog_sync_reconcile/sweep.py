@@ -2,6 +2,9 @@
 
 Each returns a small JSON-able report (the task's XCom): counts, plus at most ``SAMPLE`` keys so an
 operator sees which files or manifests were touched without the XCom growing with the backlog.
+
+Failpoints (``failpoints.py``, armed only by ``CATALOG_SYNC_FAILPOINTS``): ``straggler.after-send`` and
+``recheck.after-send`` sit between a message and its marker; the archive ones are in ``storage``.
 """
 
 from __future__ import annotations
@@ -13,19 +16,26 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from catalog_sync_reconcile import failpoints
 from catalog_sync_reconcile.contract import iso, recheck_message, straggler_message
 from catalog_sync_reconcile.decisions import (
     FINISHED,
-    SUBMITTED,
+    METRIC_UNITS,
     archive_verdict,
     coverage_index,
     health_breaches,
-    is_stuck,
     manifest_fully_archived,
     may_send,
+    named,
+    oldest_undelivered_age,
+    recheck_verdict,
     rejections_in_hour,
     straggler_verdict,
+    sweep_metrics,
+    unfinished_manifests,
+    unknown_fate,
 )
+from catalog_sync_reconcile.failpoints import failpoint
 from catalog_sync_reconcile.settings import Settings, load_settings
 from catalog_sync_reconcile.storage import Clients, Storage, resolve_resources, utcnow
 
@@ -53,7 +63,11 @@ def open_run(
     clients: Clients | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> Run:
-    """Reads the Variables, resolves bucket/queue names (from the stack when left empty)."""
+    """Reads the Variables, resolves bucket/queue names (from the stack when left empty).
+
+    A malformed ``CATALOG_SYNC_FAILPOINTS`` fails here, before the task has done anything.
+    """
+    failpoints.check()
     settings = load_settings(get_variable)
     clients = clients or Clients(settings.aws_conn_id)
     settings = resolve_resources(settings, clients)
@@ -65,12 +79,13 @@ STRAGGLER_COUNTS = (
     "sent", "recentlySent", "deferred", "markersDeleted", "invalidManifests",
 )  # fmt: skip
 STUCK_COUNTS = (
-    "manifests", "submittedRecently", "stuck", "sent", "recentlySent", "deferred", "markersDeleted",
-    "invalidManifests",
+    "manifests", "submittedRecently", "stuck", "unknownFate", "sent", "recentlySent", "deferred",
+    "markersDeleted", "invalidManifests",
 )  # fmt: skip
 ARCHIVE_COUNTS = (
-    "files", "ready", "notCovered", "waiting", "neverDelivered", "moved", "changed", "verifyFailed",
-    "deferred", "manifestsArchived", "manifestsWaiting", "manifestConflicts", "invalidManifests",
+    "files", "ready", "notCovered", "waiting", "unknownFate", "neverDelivered", "moved", "changed",
+    "verifyFailed", "deferred", "manifestsArchived", "manifestsWaiting", "manifestConflicts",
+    "invalidManifests",
 )  # fmt: skip
 
 
@@ -128,6 +143,7 @@ def stragglers(run: Run) -> dict[str, Any]:
             continue
         message = straggler_message(file.bucket, file.key, file.etag, verdict, storage.clock())
         message_id = storage.send(message)
+        failpoint("straggler.after-send")
         storage.put_marker(marker_key, anchor, message, message_id)
         keep.add(marker_key)
         counts["sent"] += 1
@@ -138,24 +154,33 @@ def stragglers(run: Run) -> dict[str, Any]:
 
 
 def stuck(run: Run) -> dict[str, Any]:
-    """Sends a status re-check for each manifest submitted longer than the threshold and not final."""
+    """Sends a status re-check for each manifest submitted longer than the threshold and not final, and
+    for each finished manifest with items of unknown fate (the worker then retries those items).
+
+    A manifest already re-checked within the threshold (marker under ``<synced>/sweep/recheck/``) is not
+    sent again; markers of manifests that got delivered, archived or abandoned are deleted.
+    """
     s, storage, anchor = run.settings, run.storage, run.anchor
     manifests, invalid = storage.manifests(anchor)
     markers = storage.markers("recheck")
     counts: Counter[str] = Counter(manifests=len(manifests), invalidManifests=len(invalid))
     keep: set[str] = set()
     sent: list[str] = []
+    unknown_keys: list[str] = []
     for manifest in sorted(manifests, key=lambda m: m.key):
-        if manifest.state != SUBMITTED:
+        verdict = recheck_verdict(manifest, anchor, s.stuck_after)
+        if verdict == "none":
             continue
         marker_key = storage.recheck_marker_key(manifest)
         marker = markers.get(marker_key)
         if marker is not None:
             keep.add(marker_key)
-        if not is_stuck(manifest, anchor, s.stuck_after):
-            counts["submittedRecently"] += 1
+        counts[_camel(verdict)] += 1
+        if verdict == "submitted-recently":
             continue
-        counts["stuck"] += 1
+        if verdict == "unknown-fate":
+            unknown_keys.append(manifest.key)
+            log.warning("manifest %s is finished with items of unknown fate: re-check", manifest.key)
         if not may_send(marker.anchor if marker else None, anchor, s.stuck_after):
             counts["recentlySent"] += 1
             continue
@@ -164,22 +189,25 @@ def stuck(run: Run) -> dict[str, Any]:
             continue
         message = recheck_message(manifest.key, storage.clock())
         message_id = storage.send(message)
+        failpoint("recheck.after-send")
         storage.put_marker(marker_key, anchor, message, message_id)
         keep.add(marker_key)
         counts["sent"] += 1
         sent.append(manifest.key)
         log.info(
-            "stuck manifest %s (submitted %s): re-check message %s",
+            "%s manifest %s (submitted %s): re-check message %s",
+            verdict,
             manifest.key,
             iso(manifest.submitted_at),
             message_id,
         )
     counts["markersDeleted"] = _prune_markers(storage, markers.keys() - keep)
-    return _report(run, STUCK_COUNTS, counts, sentKeys=sent[:SAMPLE])
+    return _report(run, STUCK_COUNTS, counts, sentKeys=sent[:SAMPLE], unknownFateKeys=unknown_keys[:SAMPLE])
 
 
 def archive(run: Run) -> dict[str, Any]:
-    """Moves files whose covering manifests are all final, then marks fully moved manifests archived."""
+    """Moves delivered files (``archive_verdict``), then marks delivered manifests whose every source
+    moved as archived. A file one of whose manifests has items of unknown fate stays in landing/."""
     s, storage, anchor = run.settings, run.storage, run.anchor
     files = storage.landing_files()
     manifests, invalid = storage.manifests(anchor)
@@ -234,13 +262,38 @@ def archive(run: Run) -> dict[str, Any]:
 
 
 def health(run: Run) -> dict[str, Any]:
-    """Measures DLQ depth, the queue's oldest message age and the last hour's rejections.
+    """Measures DLQ depth, the queue's oldest message age, the last hour's rejections and the items of
+    unknown fate; reports unsupported keys under the landing prefix; publishes the run's metrics.
 
-    Returns the report with a ``breaches`` list; the DAG task fails when it is not empty.
+    Returns the report with a ``breaches`` list; the DAG task fails when it is not empty. Metrics are
+    published first (they need only S3 reads); a failure to publish is logged and reported
+    (``metricsError``, a summary warning), never a reason to fail the task.
     """
     s, storage, anchor = run.settings, run.storage, run.anchor
+    files, unsupported = storage.landing()
     manifests, invalid = storage.manifests(anchor)
+    index = coverage_index(manifests)
     rows_rejected, items_rejected = rejections_in_hour(manifests, anchor)
+    fate = unknown_fate(manifests, anchor, s.unknown_fate_after)
+    items_unknown = sum(count for _, count in fate)
+    unfinished = unfinished_manifests(manifests, index, anchor, s.stuck_after, s.stale_pending)
+    finished_unknown = sorted(
+        m.key for m in manifests if recheck_verdict(m, anchor, s.stuck_after) == "unknown-fate"
+    )
+    metrics = sweep_metrics(
+        oldest_undelivered=oldest_undelivered_age(files, index, anchor, s.stale_pending),
+        manifests_unfinished=len(unfinished),
+        items_unknown_fate=items_unknown,
+        unsupported_files=len(unsupported),
+    )
+    metrics_error = None
+    try:
+        storage.put_metrics(metrics, METRIC_UNITS)
+    except Exception as error:  # noqa: BLE001 - metrics are reported, the sweep's own work goes on
+        metrics_error = f"{type(error).__name__}: {error}"
+        log.exception("could not publish the sweep metrics to %s", s.metrics_namespace)
+    if unsupported:
+        log.warning("unsupported files in %s (not CSV, ignored): %s", s.landing_prefix, named(unsupported))
     dlq_messages = storage.queue_depth(s.dlq_url)
     queue_messages = storage.queue_depth(s.queue_url)
     oldest = storage.oldest_message_age()
@@ -253,6 +306,9 @@ def health(run: Run) -> dict[str, Any]:
         max_oldest_message=s.max_oldest_message,
         max_rows_rejected_per_hour=s.max_rows_rejected_per_hour,
         max_items_rejected_per_hour=s.max_items_rejected_per_hour,
+        unknown_fate=fate,
+        unknown_fate_after=s.unknown_fate_after,
+        max_items_unknown_fate=s.max_items_unknown_fate,
     )
     for breach in breaches:
         log.error("health threshold crossed: %s", breach.describe())
@@ -263,21 +319,64 @@ def health(run: Run) -> dict[str, Any]:
         "oldestMessageAgeSeconds": None if oldest is None else round(oldest.total_seconds()),
         "rowsRejectedLastHour": rows_rejected,
         "itemsRejectedLastHour": items_rejected,
+        "itemsUnknownFate": items_unknown,
+        "unknownFateManifests": [
+            {"key": m.key, "state": m.state, "unknown": count}
+            for m, count in sorted(fate, key=lambda pair: (-pair[1], pair[0].key))[:SAMPLE]
+        ],
+        "finishedWithUnknownItems": len(finished_unknown),
+        "finishedWithUnknownKeys": finished_unknown[:SAMPLE],
+        "manifestsUnfinished": len(unfinished),
+        "unfinishedKeys": sorted(m.key for m in unfinished)[:SAMPLE],
+        "landingPrefix": s.landing_prefix,
+        "unsupportedLandingFiles": len(unsupported),
+        "unsupportedLandingKeys": unsupported[:SAMPLE],
+        "metrics": {"namespace": s.metrics_namespace, **metrics},
+        "metricsPublished": metrics_error is None,
+        "metricsError": metrics_error,
         "invalidManifests": len(invalid),
         "breaches": [b.as_dict() for b in breaches],
     }
 
 
+def warnings_of(health_report: Mapping[str, Any]) -> list[str]:
+    """What an operator must see but what does not fail the run: unsupported landing keys, finished
+    manifests with items of unknown fate (kept in landing/, re-checked), metrics not published."""
+
+    def listed(count_field: str, keys_field: str) -> str:
+        count, keys = int(health_report[count_field]), list(health_report.get(keys_field, []))
+        more = f" and {count - len(keys)} more" if count > len(keys) else ""
+        return f"{count}: {', '.join(keys)}{more}"
+
+    warnings: list[str] = []
+    if health_report.get("unsupportedLandingFiles"):
+        prefix = health_report.get("landingPrefix", "landing/")
+        keys = listed("unsupportedLandingFiles", "unsupportedLandingKeys")
+        warnings.append(f"unsupported files in {prefix} (not CSV: not sent, not archived): {keys}")
+    if health_report.get("finishedWithUnknownItems"):
+        keys = listed("finishedWithUnknownItems", "finishedWithUnknownKeys")
+        warnings.append(
+            f"finished manifests with items of unknown fate (their files stay in landing/, re-checked): {keys}"
+        )
+    if health_report.get("metricsError"):
+        warnings.append(f"metrics not published: {health_report['metricsError']}")
+    return warnings
+
+
 def summarize(reports: Mapping[str, Mapping[str, Any] | None]) -> tuple[dict[str, Any], list[str]]:
     """Combines the task reports; also returns the problems that make the run fail.
 
-    A missing report means the task failed before reporting (its own log says why).
+    A missing report means the task failed before reporting (its own log says why). ``warnings`` (see
+    ``warnings_of``) are listed in the summary without failing the run.
     """
     problems = [
         f"{task}: no report (the task failed; see its log)" for task in TASKS if reports.get(task) is None
     ]
     health_report = reports.get("health") or {}
     problems += [f"health: {b['message']}" for b in health_report.get("breaches", [])]
-    summary = {task: dict(reports[task]) if reports.get(task) is not None else None for task in TASKS}
+    summary: dict[str, Any] = {
+        task: dict(reports[task]) if reports.get(task) is not None else None for task in TASKS
+    }
     summary["problems"] = problems
+    summary["warnings"] = warnings_of(health_report)
     return summary, problems

@@ -52,9 +52,14 @@ def manifest_body(
     submitted: datetime | None = None,
     finished: datetime | None = None,
     items_rejected: int = 0,
+    unknown: int = 0,
     manifest_id: str | None = None,
 ) -> dict[str, Any]:
-    """A schema-valid manifest in ``state``; ``at`` is its last update, the other times default around it."""
+    """A schema-valid manifest in ``state``; ``at`` is its last update, the other times default around it.
+
+    ``unknown``: items of a finished/archived manifest whose fate at Meta is not known (what the worker
+    before "unknown is not delivered" wrote); pending and submitted manifests have every item unknown.
+    """
     created = created or at
     rows_rejected = sum(s["rows"]["rejected"] for s in sources)
     items = max(1, sum(s["rows"]["valid"] for s in sources))
@@ -82,9 +87,9 @@ def manifest_body(
         "batches": [batch],
         "counts": {
             "items": items,
-            "accepted": items - items_rejected if state in ("finished", "archived") else 0,
+            "accepted": items - items_rejected - unknown if state in ("finished", "archived") else 0,
             "rejected": items_rejected,
-            "unknown": 0 if state in ("finished", "archived") else items,
+            "unknown": unknown if state in ("finished", "archived") else items,
             "rowsRejected": rows_rejected,
             "calls": 1,
         },
@@ -118,6 +123,17 @@ class World:
 
     def manifest(self, key: str) -> dict[str, Any]:
         return json.loads(self.s3.get_object(Bucket=self.stack.synced_bucket, Key=key)["Body"].read())
+
+    def put_landing_key(self, key: str, body: bytes = b"not a csv\n") -> None:
+        """Any object under the bucket (a non-CSV file, a folder marker)."""
+        self.s3.put_object(Bucket=self.stack.landing_bucket, Key=key, Body=body)
+
+    def body(self, key: str) -> bytes | None:
+        """The current bytes of a landing-bucket key, None when it has none."""
+        try:
+            return self.s3.get_object(Bucket=self.stack.landing_bucket, Key=key)["Body"].read()
+        except self.s3.exceptions.NoSuchKey:
+            return None
 
     def landing_keys(self) -> set[str]:
         return self._keys(self.stack.landing_bucket, "landing/")

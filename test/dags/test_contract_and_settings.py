@@ -23,12 +23,14 @@ def test_manifest_validation_rejects_what_the_worker_would_reject() -> None:
     at = datetime(2026, 11, 25, 17, 5, tzinfo=timezone.utc)
     good = manifest_body("finished", [source(("b", "landing/a.csv", "e"))], at=at)
     contract.validate_manifest(good)
+    contract.validate_manifest({**good, "counts": {**good["counts"], "superseded": 2}})  # optional, final items
     for broken, expected in [
         ({**good, "state": "done"}, "state"),
         ({**good, "createdAt": "2026-13-40T00:00:00Z"}, "createdAt"),
         ({**good, "updatedAt": "2026-11-25 17:00"}, "updatedAt"),
         ({**good, "extra": 1}, "Additional properties"),
         ({k: v for k, v in good.items() if k != "counts"}, "'counts' is a required property"),
+        ({**good, "counts": {**good["counts"], "superseded": -1}}, "counts/superseded"),
     ]:
         with pytest.raises(contract.ContractError, match=expected):
             contract.validate_manifest(broken)
@@ -66,6 +68,12 @@ def test_every_variable_has_a_default_and_the_defaults_load() -> None:
     assert s.manifests_prefix == "synced/manifests/" and s.sweep_prefix == "synced/sweep/"
 
 
+def test_unknown_fate_and_metrics_settings_have_sane_defaults() -> None:
+    s = load_settings(lambda name, default: default)
+    assert s.unknown_fate_after == timedelta(hours=2) and s.max_items_unknown_fate == 0
+    assert s.metrics_namespace == "CatalogSync" and s.landing_suffix == ".csv"
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -74,6 +82,9 @@ def test_every_variable_has_a_default_and_the_defaults_load() -> None:
         ("catalog_sync_landing_prefix", "landing", "catalog_sync_landing_prefix must end with '/'"),
         ("catalog_sync_archive_prefix", "landing/archive/", "must not overlap"),
         ("catalog_sync_aws_conn_id", "", "aws_conn_id must not be empty"),
+        ("catalog_sync_metrics_namespace", " ", "metrics_namespace must not be empty"),
+        ("catalog_sync_unknown_fate_after_minutes", "-1", "unknown_fate_after_minutes must be >= 0"),
+        ("catalog_sync_max_items_unknown_fate", "none", "max_items_unknown_fate must be a whole number"),
         ("catalog_sync_stack_name", "", "set catalog_sync_stack_name or every one of"),
     ],
 )

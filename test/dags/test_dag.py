@@ -194,3 +194,44 @@ def test_run_anchor_is_the_interval_end_or_run_after(with_interval: bool) -> Non
     end = datetime(2026, 11, 25, 17, 30, tzinfo=timezone.utc)
     context = {"dag_run": DagRun(), **({"data_interval_end": end} if with_interval else {})}
     assert sweep_anchor(context) == (end if with_interval else DagRun.run_after)
+
+
+def test_unknown_fate_and_unsupported_files_in_a_whole_run(stack: Any, airflow_db: str, dag_variables: Any) -> None:
+    """Unknown is not delivered, end to end under Airflow: the legacy manifest's file stays, the worker is
+    asked to re-check it, health fails naming it, and the summary lists it with the unsupported key."""
+    w = World(stack)
+    done, legacy = w.put_landing("done.csv"), w.put_landing("legacy.csv")
+    w.put_landing_key("landing/notes.txt")
+    anchor = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    w.put_manifest(manifest_body("finished", [source(done)], at=anchor - minutes(20)))
+    legacy_body = manifest_body(
+        "finished", [source(legacy)], at=anchor - minutes(170), submitted=anchor - minutes(180), unknown=4
+    )
+    legacy_key = w.put_manifest(legacy_body)
+    w.drain()
+    dag_variables(metrics_namespace=f"CatalogSync/test-{stack.stage}")
+
+    dr = _test_run(anchor)
+
+    assert dr.state == "failed"
+    assert _states(dr) == {
+        "stragglers": "success",
+        "stuck": "success",
+        "archive": "success",
+        "health": "failed",
+        "summary": "failed",
+    }
+    assert w.landing_keys() == {legacy.key, "landing/notes.txt"} and w.archive_keys() == {"archive/done.csv"}
+    assert w.manifest(legacy_key)["state"] == "finished"
+    assert [(m["kind"], m["manifestKey"]) for m in w.sweep_messages()] == [("catalog-sync.status-recheck", legacy_key)]
+    summary = _summary_xcom(dr)
+    assert summary["problems"] == [
+        "health: items of unknown fate sent 120+ minutes ago is 4 items, above "
+        f"catalog_sync_max_items_unknown_fate=0 by 4 items: {legacy_key} (finished, 4)"
+    ]
+    assert summary["warnings"] == [
+        "unsupported files in landing/ (not CSV: not sent, not archived): 1: landing/notes.txt",
+        f"finished manifests with items of unknown fate (their files stay in landing/, re-checked): 1: {legacy_key}",
+    ]
+    assert summary["health"]["metricsPublished"] is True
+    assert summary["health"]["metrics"]["ItemsUnknownFate"] == 4

@@ -6,17 +6,27 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from catalog_sync_reconcile.decisions import (
+    METRIC_UNITS,
     LandingFile,
     archive_verdict,
     coverage_index,
     effective_state,
     health_breaches,
+    is_delivered,
     is_stuck,
+    landing_kind,
     manifest_fully_archived,
     may_send,
+    named,
+    oldest_undelivered_age,
     parse_time,
+    recheck_verdict,
     rejections_in_hour,
     straggler_verdict,
+    sweep_metrics,
+    unfinished_manifests,
+    unknown_fate,
+    unknown_items,
     unquote_etag,
     within_lookback,
 )
@@ -233,3 +243,206 @@ def test_etag_and_time_parsing() -> None:
     assert parse_time("2026-11-25T17:00:00.123Z") == datetime(2026, 11, 25, 17, 0, 0, 123000, tzinfo=timezone.utc)
     assert parse_time("2026-11-25T19:00:00+02:00") == datetime(2026, 11, 25, 17, 0, tzinfo=timezone.utc)
     assert parse_time(None) is None
+
+
+class TestUnknownIsNotDelivered:
+    """A finished manifest with items of unknown fate does not deliver its files (issue item 1)."""
+
+    @pytest.mark.parametrize("state", ["finished", "archived"])
+    def test_a_final_manifest_with_unknown_items_is_not_delivered_and_its_file_stays(self, state: str) -> None:
+        file = landing()
+        legacy = manifest(state, file, unknown=3)
+        assert not is_delivered(legacy)
+        assert archive_verdict(file, [legacy], ANCHOR, STALE) == "unknown-fate"
+        assert is_delivered(manifest(state, file))  # unknown 0
+
+    def test_a_delivered_manifest_beside_one_with_unknown_items_does_not_release_the_file(self) -> None:
+        file = landing()
+        both = [manifest("finished", file), manifest("finished", file, unknown=1)]
+        assert archive_verdict(file, both, ANCHOR, STALE) == "unknown-fate"
+        with_abandoned = [manifest("abandoned", file), manifest("finished", file, unknown=1)]
+        assert archive_verdict(file, with_abandoned, ANCHOR, STALE) == "unknown-fate"
+
+    @pytest.mark.parametrize(
+        "counts",
+        [
+            None,
+            "not an object",
+            {"items": 10, "accepted": 10, "rejected": 0},  # no unknown
+            {"items": 10, "accepted": 10, "rejected": 0, "unknown": "0"},
+            {"items": 10, "accepted": 10, "rejected": 0, "unknown": -1},
+            {"items": 10, "accepted": 10, "rejected": 0, "unknown": False},
+            {"items": 10, "accepted": 10, "rejected": 0, "unknown": 0, "superseded": "2"},
+        ],
+    )
+    def test_missing_or_malformed_counts_are_not_delivered(self, counts: object) -> None:
+        file = landing()
+        m = manifest("finished", file)
+        if counts is None:
+            del m.body["counts"]  # type: ignore[attr-defined]
+        else:
+            m.body["counts"] = counts  # type: ignore[index]
+        assert unknown_items(m) is None and not is_delivered(m)
+        assert archive_verdict(file, [m], ANCHOR, STALE) == "unknown-fate"
+        assert recheck_verdict(m, ANCHOR, STUCK) == "unknown-fate"
+
+    def test_superseded_items_count_as_final(self) -> None:
+        file = landing()
+        m = manifest("finished", file)
+        counts = {"items": 10, "accepted": 7, "rejected": 1, "superseded": 2, "unknown": 0}
+        m.body["counts"] = counts  # type: ignore[index]
+        assert unknown_items(m) == 0 and is_delivered(m)
+        assert archive_verdict(file, [m], ANCHOR, STALE) == "ready"
+
+    def test_a_manifest_with_unknown_items_is_never_marked_archived(self) -> None:
+        a = landing("a.csv")
+        legacy = manifest("finished", a, unknown=2)
+        assert not manifest_fully_archived(legacy, {a.identity: True})
+
+    def test_finished_with_unknown_items_is_rechecked_at_once_and_submitted_after_the_threshold(self) -> None:
+        assert recheck_verdict(manifest("finished", landing(), unknown=1, updated_ago=minutes(1)), ANCHOR, STUCK) == (
+            "unknown-fate"
+        )
+        assert recheck_verdict(manifest("finished", landing()), ANCHOR, STUCK) == "none"
+        assert recheck_verdict(manifest("archived", landing(), unknown=1), ANCHOR, STUCK) == "none"
+        assert recheck_verdict(manifest("submitted", landing(), submitted=ANCHOR - STUCK), ANCHOR, STUCK) == "stuck"
+        recent = manifest("submitted", landing(), submitted=ANCHOR - minutes(29))
+        assert recheck_verdict(recent, ANCHOR, STUCK) == "submitted-recently"
+
+
+class TestUnknownFateHealth:
+    """Health counts items of unknown fate in manifests sent longer ago than a limit (issue item 2)."""
+
+    LIMIT = minutes(120)
+
+    def test_items_of_unknown_fate_are_counted_once_past_the_limit(self) -> None:
+        f = landing()
+        old_submitted = manifest("submitted", f, submitted=ANCHOR - self.LIMIT)  # 10 items, all unknown
+        young_submitted = manifest("submitted", f, submitted=ANCHOR - self.LIMIT + timedelta(seconds=1))
+        legacy = manifest("finished", f, submitted=ANCHOR - minutes(300), unknown=3)
+        archived_legacy = manifest("archived", f, submitted=ANCHOR - minutes(300), unknown=1)
+        delivered = manifest("finished", f, submitted=ANCHOR - minutes(300))
+        pending = manifest("pending", f, updated_ago=minutes(600))  # sent nothing yet
+        abandoned = manifest("abandoned", f, updated_ago=minutes(600))
+        manifests = [old_submitted, young_submitted, legacy, archived_legacy, delivered, pending, abandoned]
+        found = {m.key: n for m, n in unknown_fate(manifests, ANCHOR, self.LIMIT)}
+        assert found == {old_submitted.key: 10, legacy.key: 3, archived_legacy.key: 1}
+
+    def test_a_submitted_manifest_without_submitted_at_is_aged_by_its_creation(self) -> None:
+        m = manifest("submitted", landing(), created=ANCHOR - minutes(121), updated_ago=minutes(1))
+        m.body["submittedAt"] = None  # type: ignore[index]
+        assert [n for _, n in unknown_fate([m], ANCHOR, self.LIMIT)] == [10]
+
+    def test_the_breach_names_the_manifests_most_items_first(self) -> None:
+        f = landing()
+        a = manifest("finished", f, submitted=ANCHOR - minutes(300), unknown=1)
+        b = manifest("submitted", f, submitted=ANCHOR - minutes(300))
+        breaches = health_breaches(
+            dlq_messages=0,
+            oldest_message_age=None,
+            rows_rejected_hour=0,
+            items_rejected_hour=0,
+            max_dlq_messages=0,
+            max_oldest_message=None,
+            max_rows_rejected_per_hour=-1,
+            max_items_rejected_per_hour=-1,
+            unknown_fate=unknown_fate([a, b], ANCHOR, self.LIMIT),
+            unknown_fate_after=self.LIMIT,
+            max_items_unknown_fate=0,
+        )
+        assert [x.describe() for x in breaches] == [
+            "items of unknown fate sent 120+ minutes ago is 11 items, above catalog_sync_max_items_unknown_fate=0 "
+            f"by 11 items: {b.key} (submitted, 10), {a.key} (finished, 1)"
+        ]
+        assert breaches[0].as_dict()["subjects"] == [f"{b.key} (submitted, 10)", f"{a.key} (finished, 1)"]
+
+    def test_many_names_are_cut_with_a_count(self) -> None:
+        assert named([f"k{i}" for i in range(23)]) == ", ".join(f"k{i}" for i in range(20)) + " and 3 more"
+        assert named(["a", "b"]) == "a, b"
+
+
+class TestLandingKeysAndMetrics:
+    @pytest.mark.parametrize(
+        ("key", "kind"),
+        [
+            ("landing/a.csv", "csv"),
+            ("landing/a.CSV", "csv"),
+            ("landing/a.Csv", "csv"),
+            ("landing/2026/11/a.cSv", "csv"),
+            ("landing/notes.txt", "unsupported"),
+            ("landing/data.csv.gz", "unsupported"),
+            ("landing/csv", "unsupported"),
+            ("landing/sub/", "folder"),
+            ("landing/", "folder"),
+        ],
+    )
+    def test_csv_files_are_recognised_in_any_letter_case(self, key: str, kind: str) -> None:
+        assert landing_kind(key, ".csv") == kind
+
+    def test_unfinished_manifests_past_the_stuck_limit(self) -> None:
+        f, g, h = landing("f.csv"), landing("g.csv"), landing("h.csv")
+        stuck = manifest("submitted", f, submitted=ANCHOR - STUCK)
+        recent = manifest("submitted", f, submitted=ANCHOR - STUCK + timedelta(seconds=1))
+        legacy = manifest("finished", f, submitted=ANCHOR - STUCK, unknown=1)
+        legacy_recent = manifest("finished", f, submitted=ANCHOR - minutes(5), unknown=1)
+        delivered = manifest("finished", f, submitted=ANCHOR - minutes(300))
+        idle_pending = manifest("pending", g, updated_ago=STUCK)
+        busy_pending = manifest("pending", g, updated_ago=minutes(29))
+        taken_over = manifest("pending", h, updated_ago=STALE)  # a finished manifest took h over
+        h_finished = manifest("finished", h)
+        legacy_archived = manifest("archived", f, unknown=2)
+        every = [stuck, recent, legacy, legacy_recent, delivered, idle_pending, busy_pending, taken_over, h_finished]
+        every.append(legacy_archived)
+        found = unfinished_manifests(every, coverage_index(every), ANCHOR, STUCK, STALE)
+        assert {m.key for m in found} == {stuck.key, legacy.key, idle_pending.key}
+
+    def test_oldest_undelivered_file_age(self) -> None:
+        delivered, waiting, uncovered, legacy = (
+            landing("d.csv", age=minutes(300)),
+            landing("w.csv", age=minutes(50)),
+            landing("u.csv", age=minutes(70)),
+            landing("l.csv", age=minutes(20)),
+        )
+        manifests = [
+            manifest("finished", delivered),
+            manifest("submitted", waiting),
+            manifest("finished", legacy, unknown=1),
+        ]
+        index = coverage_index(manifests)
+        files = [delivered, waiting, uncovered, legacy]
+        assert oldest_undelivered_age(files, index, ANCHOR, STALE) == minutes(70)
+        assert oldest_undelivered_age([delivered], index, ANCHOR, STALE) == timedelta(0)
+        future = landing("future.csv", age=-minutes(5))  # written after the anchor (a re-run of an old slot)
+        assert oldest_undelivered_age([future], {}, ANCHOR, STALE) == timedelta(0)
+        values = sweep_metrics(
+            oldest_undelivered=minutes(70), manifests_unfinished=2, items_unknown_fate=3, unsupported_files=1
+        )
+        assert values == {
+            "OldestUndeliveredFileAgeSeconds": 4200.0,
+            "ManifestsUnfinished": 2.0,
+            "ItemsUnknownFate": 3.0,
+            "UnsupportedLandingFiles": 1.0,
+        }
+        assert set(values) == set(METRIC_UNITS)
+
+
+def test_summary_warns_about_unsupported_files_unknown_fate_and_metrics_without_failing() -> None:
+    health = {
+        "breaches": [],
+        "landingPrefix": "landing/",
+        "unsupportedLandingFiles": 2,
+        "unsupportedLandingKeys": ["landing/data.csv.gz", "landing/notes.txt"],
+        "finishedWithUnknownItems": 21,
+        "finishedWithUnknownKeys": [f"synced/manifests/x/m{i}.json" for i in range(20)],
+        "metricsError": "ClientError: denied",
+    }
+    reports = {"stragglers": {}, "stuck": {}, "archive": {}, "health": health}
+    summary, problems = summarize(reports)
+    assert problems == []
+    assert summary["warnings"] == [
+        "unsupported files in landing/ (not CSV: not sent, not archived): 2: landing/data.csv.gz, landing/notes.txt",
+        "finished manifests with items of unknown fate (their files stay in landing/, re-checked): 21: "
+        + ", ".join(f"synced/manifests/x/m{i}.json" for i in range(20))
+        + " and 1 more",
+        "metrics not published: ClientError: denied",
+    ]

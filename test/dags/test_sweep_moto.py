@@ -177,9 +177,11 @@ def test_unsettled_subjects_are_sent_again_one_period_later_and_markers_follow_t
     assert reports["stragglers"]["markersDeleted"] == 1 and reports["stuck"]["recentlySent"] == 1
     reports = run_all(run_at(stack, anchor + minutes(31)))
     assert [m.get("manifestKey") for m in w.sweep_messages()] == [stuck_key]
-    # The worker finishes the stuck manifest: its marker goes, and its file is archived.
+    # The worker finishes the stuck manifest (Meta's outcome known for every item): its marker goes, and
+    # its file is archived.
     body = w.manifest(stuck_key)
-    body = json.dumps({**body, "state": "finished"}).encode()
+    counts = {**body["counts"], "accepted": body["counts"]["items"], "unknown": 0}
+    body = json.dumps({**body, "state": "finished", "counts": counts}).encode()
     stack.s3.put_object(Bucket=stack.synced_bucket, Key=stuck_key, Body=body)
     reports = run_all(run_at(stack, anchor + minutes(32)))
     assert reports["stuck"]["markersDeleted"] == 1 and reports["archive"]["moved"] == 1
