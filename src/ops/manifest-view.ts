@@ -25,7 +25,11 @@ export function summarizeManifest(hour: string, key: string, m: Manifest): Manif
     hour,
     manifestId: m.manifestId,
     key,
-    state: m.state,
+    state: m.waiting
+      ? `${m.state}: waiting (${m.waiting.reason}) until ${m.waiting.until.slice(11, 19)}Z`
+      : m.state === 'submitted' && m.counts.unknown > 0 && m.batches.every((b) => b.status !== 'running')
+        ? 'submitted: items of unknown fate (resent, see errors/unknown/)'
+        : m.state,
     files: m.sources.length,
     unusableFiles: m.sources.filter((s) => s.fileError).length,
     rowsRejected: m.counts.rowsRejected ?? m.sources.reduce((n, s) => n + (s.rows?.rejected ?? 0), 0),
@@ -86,6 +90,7 @@ export interface ManifestDetail {
     | 'archivedAt'
     | 'counts'
     | 'errorReportKeys'
+    | 'waiting'
   >;
   sources: ManifestSource[];
   batches: Omit<ManifestBatch, 'rejected'>[];

@@ -60,6 +60,7 @@ export interface Manifest {
     calls?: number;
   };
   errorReportKeys?: string[];
+  waiting?: { reason: string; since: string; until: string } | null;
 }
 
 export interface RowsReport {

@@ -95,6 +95,11 @@ export function renderManifest(d: ManifestDetail): string {
   const lines = [
     `Manifest ${m.manifestId}  (${d.key})`,
     `  window ${m.window}   state ${m.state}   catalog ${m.catalogId}`,
+    ...(m.waiting
+      ? [
+          `  waiting before its next items_batch call: ${m.waiting.reason}, since ${m.waiting.since}, until ${m.waiting.until}`,
+        ]
+      : []),
     `  created ${m.createdAt}   submitted ${m.submittedAt ?? '-'}   finished ${m.finishedAt ?? '-'}   archived ${m.archivedAt ?? '-'}`,
     `  items sent ${c.items}, accepted ${c.accepted}, rejected ${c.rejected}, unknown ${c.unknown}, ` +
       `rows rejected ${c.rowsRejected ?? '-'}, calls ${c.calls ?? '-'}`,

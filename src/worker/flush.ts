@@ -311,6 +311,15 @@ async function submitBatches(
       if (err.kind === 'throttled' || err.kind === 'budget-exhausted') {
         deps.metrics?.count('Throttles');
         deps.metrics?.record('BudgetWaitMs', waitMs);
+        if (waitMs >= WAIT_WORTH_RECORDING_MS) {
+          current = await recordWaiting(
+            deps,
+            key,
+            current,
+            `${err.kind}${err.code ? ` (code ${err.code})` : ''}`,
+            waitMs,
+          );
+        }
       }
       log.warn('items_batch not accepted; keeping the files held and retrying', {
         batchIndex: next.index,
@@ -412,7 +421,23 @@ export function recordAccepted(
   }
   m.batches[index] = updated;
   m.counts.calls++;
+  if (m.waiting) m.waiting = null;
   return m;
+}
+
+/** Waits this long or longer show in the manifest (and so in `status`); shorter ones only in the metric. */
+const WAIT_WORTH_RECORDING_MS = 5000;
+
+function recordWaiting(
+  deps: FlushDeps,
+  key: string,
+  current: Versioned<Manifest>,
+  reason: string,
+  waitMs: number,
+): Promise<Versioned<Manifest>> {
+  const now = deps.now();
+  const waiting = { reason, since: new Date(now).toISOString(), until: new Date(now + waitMs).toISOString() };
+  return deps.manifests.update(key, current, (m) => ({ ...m, waiting }));
 }
 
 /** Replaces an unsent batch by its first half and appends its second half as a new batch. */

@@ -99,6 +99,8 @@ export interface Manifest {
   batches: ManifestBatch[];
   counts: ManifestCounts;
   errorReportKeys: string[];
+  /** While the flush waits before its next items_batch call (throttling, call budget): why and until when. */
+  waiting?: { reason: string; since: string; until: string } | null;
 }
 
 /** The exact items of one batch, as stored at synced/batches/<manifestId>/<index>.json. */

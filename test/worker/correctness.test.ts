@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { waitFor } from '../../src/aws/moto-server.ts';
+import { summarizeManifest } from '../../src/ops/manifest-view.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
 import { CATALOG, csv, Harness, realS3Event } from './harness.ts';
 
@@ -175,5 +176,31 @@ describe('worker: correct under failure (moto + simulator)', function () {
     expect(reports.join('\n'))
       .to.match(/"line":3/)
       .and.to.match(/updated_at .{0,2}yesterday.*VERSION_COLUMN/);
+  });
+
+  it('a throttling answer with no wait (80014, ETA 0) is retried within seconds, and the wait shows in the manifest and in status', async () => {
+    h = await Harness.create('w-wait');
+    h.sim.setFaults({ errors: [{ code: 80014, endpoint: 'items_batch', etaMinutes: 0, times: 1 }] });
+    h.startWorker();
+    const started = Date.now();
+    await h.upload('landing/wait.csv', csv([{ id: 'W1' }]));
+    let seen: Manifest | null = null;
+    await waitFor('the manifest records the wait', async () => {
+      const keys = await h.keys('synced/manifests/');
+      if (keys.length === 0) return false;
+      const m = await h.json<Manifest>(keys[0]!);
+      if (m.waiting) seen = m;
+      return seen !== null;
+    });
+    expect(seen!.waiting!.reason).to.match(/throttled|budget-exhausted/);
+    const waitMs = Date.parse(seen!.waiting!.until) - Date.parse(seen!.waiting!.since);
+    expect(waitMs)
+      .to.be.at.least(5000)
+      .and.at.most(5 * 60_000);
+    expect(summarizeManifest('h', 'k', seen!).state).to.match(/^pending: waiting \(/);
+    const [done] = await h.waitForFinishedManifests(1);
+    expect(done!.waiting ?? null).to.equal(null);
+    expect(Date.now() - started).to.be.below(60_000);
+    expect(h.products().has('W1')).to.equal(true);
   });
 });
