@@ -93,9 +93,3 @@ export async function startMoto(options: { port?: number; detached?: boolean; lo
   if (options.detached) child.unref();
   return server;
 }
-
-/** Wipes every resource in a running moto (its reset API), so tests start clean without a restart. */
-export async function resetMoto(endpoint: string): Promise<void> {
-  const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
-  if (!res.ok) throw new LocalAwsError(`moto reset failed: HTTP ${res.status}`);
-}

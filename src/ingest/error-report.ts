@@ -41,8 +41,6 @@ export interface FileReport extends ReportBase {
   line?: number;
 }
 
-export type ErrorReport = RowsReport | FileReport;
-
 export interface RowsReportInput {
   source: ReportSource;
   createdAt: Date;

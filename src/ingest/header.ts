@@ -15,7 +15,6 @@ export const CONTRACT_FIELDS = [
   'price',
   'brand',
 ] as const;
-export type ContractField = (typeof CONTRACT_FIELDS)[number];
 
 const KNOWN = new Set<string>([...CONTRACT_FIELDS, 'condition']);
 

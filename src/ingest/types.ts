@@ -76,9 +76,3 @@ export class FileUnusableError extends Error {
     this.line = line;
   }
 }
-
-export interface IngestSummary {
-  total: number;
-  accepted: number;
-  rejected: number;
-}

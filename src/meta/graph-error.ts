@@ -4,7 +4,7 @@ import type { GraphErrorKind } from './types.ts';
  * Graph API failures as typed values. `kind` is what callers branch on; `code`/`subcode` are Meta's.
  * Classification goes by Meta's error code first and falls back to the HTTP status only when the body
  * carried no Graph error envelope (a proxy's 502, a timeout), because Meta's HTTP statuses per code are
- * not documented (reference §9 q2: code 100 has been seen under HTTP 500).
+ * not documented (open question 2 in src/meta/README.md: code 100 has been seen under HTTP 500).
  */
 
 /** `catalog` is the node read `GET /{catalog_id}?fields=id` behind `CatalogClient.probe()`. */

@@ -599,7 +599,7 @@ const count = (v: unknown, fallback: number): number => {
 };
 
 /**
- * Final statuses: `finished` and `error`; `canceled`/`cancelled` (documented, never seen, reference §9 q8)
+ * Final statuses: `finished` and `error`; `canceled`/`cancelled` (documented, never seen: open question 8 in src/meta/README.md)
  * is reported as kind 'error' with its raw value. Everything else (dispatched, started, scheduled, …) is
  * still running.
  */

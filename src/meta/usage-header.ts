@@ -3,7 +3,7 @@
  * {type, call_count, total_cputime, total_time, estimated_time_to_regain_access}. The three counts are
  * percentages of the quota; the ETA is in minutes.
  *
- * Open question (reference §9 q5): the exact `type` string of the catalog buckets and which business id
+ * Open question (open question 5 in src/meta/README.md): the exact `type` string of the catalog buckets and which business id
  * keys the header are unverified. Chosen behaviour: do not depend on either. Every entry under every key
  * is read, and the most pessimistic values win (highest percentage of any of the three meters, longest
  * ETA). The client only feeds the budget with headers from items_batch responses, so the status-read

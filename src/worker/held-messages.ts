@@ -94,8 +94,13 @@ export class HeldMessages {
   async waitForCapacity(signal?: AbortSignal): Promise<void> {
     while (this.#held.size >= this.#o.maxHeld && !signal?.aborted) {
       await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        const onAbort = () => resolve();
+        // Each wait removes its own listener, so a long-lived signal does not collect one per wait.
+        this.#waiters.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
   }

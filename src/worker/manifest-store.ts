@@ -25,11 +25,13 @@ export class ManifestStore {
   readonly #s3: S3Client;
   readonly #bucket: string;
   readonly #maxAttempts: number;
+  readonly #now: () => number;
 
-  constructor(options: { s3: S3Client; bucket: string; maxAttempts?: number }) {
+  constructor(options: { s3: S3Client; bucket: string; maxAttempts?: number; now?: () => number }) {
     this.#s3 = options.s3;
     this.#bucket = options.bucket;
     this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#now = options.now ?? Date.now;
   }
 
   async read(key: string): Promise<Versioned<Manifest> | null> {
@@ -52,7 +54,7 @@ export class ManifestStore {
     for (let attempt = 1; ; attempt++) {
       const next = change(structuredClone(base.value));
       if (next === null) return base;
-      next.updatedAt = new Date().toISOString();
+      next.updatedAt = new Date(this.#now()).toISOString();
       this.#validate(key, next);
       try {
         const etag = await putJson(this.#s3, this.#bucket, key, next, { ifMatch: base.etag });

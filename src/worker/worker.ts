@@ -142,7 +142,7 @@ export class Worker {
       newTask: (name) => this.#newTask(name),
       onClose: (open, reason) => this.#enqueueFlush(open, reason),
     });
-    this.#manifests = new ManifestStore({ s3: deps.s3, bucket: c.syncedBucket });
+    this.#manifests = new ManifestStore({ s3: deps.s3, bucket: c.syncedBucket, now: this.#now });
     const ingest: IngestOptions = {
       currency: c.currency,
       columnMap: c.columnMap,

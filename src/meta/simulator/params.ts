@@ -3,7 +3,7 @@ import busboy from 'busboy';
 import type { SimEncoding } from './types.ts';
 
 /**
- * Graph parameters arrive in any of Meta's encodings (reference §2.1): the query string, a form-urlencoded
+ * Graph parameters arrive in any of Meta's encodings (Meta's Catalog Batch API docs, src/meta/README.md): the query string, a form-urlencoded
  * body, a multipart body (Meta's own curl sample) or a JSON body (WooCommerce). Body parameters win over
  * query parameters. In form and multipart bodies every value is a string, so `requests` is JSON text there;
  * in a JSON body it may be a real array.

@@ -91,7 +91,7 @@ export interface SimulatorOptions {
   accessToken: string;
   /** When set, every Graph call must carry a matching appsecret_proof. */
   appSecret?: string;
-  /** Time from items_batch to `finished` (open question §9 q1: Meta publishes no figure). Default 1000. */
+  /** Time from items_batch to `finished` (open question q1 of src/meta/README.md: Meta publishes no figure). Default 1000. */
   processingDelayMs?: number;
   /** items_batch calls per catalog per rolling hour before 80014. Default 200. */
   hourlyCallBudget?: number;
@@ -110,16 +110,16 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Rolling window of both budgets. Default one hour. */
   budgetWindowMs?: number;
-  /** Open question §9 q4: `line` in status errors is 0- or 1-based. Default 0. */
+  /** Open question q4 of src/meta/README.md: `line` in status errors is 0- or 1-based. Default 0. */
   lineBase?: 0 | 1;
-  /** Open question §9 q6: title/description limits. Defaults 150 / 5000. */
+  /** Open question q6 of src/meta/README.md: title/description limits. Defaults 150 / 5000. */
   titleMaxLength?: number;
   descriptionMaxLength?: number;
-  /** Open question §9 q5: key and type strings of the usage header. Defaults: the catalog id; catalog_batch / catalog_management. */
+  /** Open question q5 of src/meta/README.md: key and type strings of the usage header. Defaults: the catalog id; catalog_batch / catalog_management. */
   businessId?: string;
   batchBucType?: string;
   statusBucType?: string;
-  /** Open question §9 q2: HTTP status per Graph error code. Default: 1 → 500, 2 → 503, everything else 400. */
+  /** Open question q2 of src/meta/README.md: HTTP status per Graph error code. Default: 1 → 500, 2 → 503, everything else 400. */
   errorHttpStatus?: Record<number, number>;
   /** Only these catalog ids exist (others → code 100, subcode 33); default: any id. */
   catalogIds?: string[];

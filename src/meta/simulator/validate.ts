@@ -1,5 +1,5 @@
 /**
- * Meta's rules for PRODUCT_ITEM records (reference §3), as the simulator applies them.
+ * Meta's rules for PRODUCT_ITEM records (Meta's Catalog Batch API docs, src/meta/README.md), as the simulator applies them.
  *
  * First pass (at items_batch time, reported in `validation_status` and later in the status):
  * the record's shape, the id, and the format of every field present. Structural problems (a record
