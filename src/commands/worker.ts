@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { readProducts } from '../ingest/csv-reader.ts';
 import { createLogger, registerSecret, type Logger } from '../logger.ts';
+import { CallBudget } from '../meta/call-budget.ts';
 import { createCatalogClient } from '../meta/items-batch-client.ts';
 import { secretsManagerToken } from '../meta/secrets-manager-token.ts';
 import { fixedToken, type TokenSource } from '../meta/token-source.ts';
@@ -60,7 +61,14 @@ export async function buildWorker(config: Config, logger: Logger): Promise<Worke
   // AWS_ENDPOINT_URL (read by the SDK itself) points both clients at a local emulator.
   const s3 = new S3Client({ region, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
   const sqs = new SQSClient({ region });
+  // One budget for the client and the catalog lease: it travels with the lease, so all tasks share one quota.
+  const budget = new CallBudget({
+    hourlyCallBudget: config.hourlyCallBudget,
+    throttleRetryMinMs: config.throttleRetryMinMs,
+    throttleRetryMaxMs: config.throttleRetryMaxMs,
+  });
   const client = createCatalogClient({
+    budget,
     graphUrl: config.graphUrl,
     apiVersion: config.apiVersion,
     catalogId: config.catalogId,
@@ -76,7 +84,7 @@ export async function buildWorker(config: Config, logger: Logger): Promise<Worke
     logger: logger.child({ component: 'graph' }),
   });
   const metrics = createMetrics({ namespace: config.metricsNamespace, service: WORKER_SERVICE });
-  return new Worker({ config, s3, sqs, client, readRows: readProducts, logger, metrics });
+  return new Worker({ config, s3, sqs, client, budget, readRows: readProducts, logger, metrics });
 }
 
 async function runWorker(config: Config): Promise<void> {

@@ -235,6 +235,25 @@ export class CallBudget {
     return this.check(at).remaining;
   }
 
+  /** The items_batch calls in the window as this process knows them, for the next holder of the catalog lease. */
+  callTimes(at: number = this.now()): number[] {
+    this.prune(at);
+    return [...this.calls];
+  }
+
+  /**
+   * Calls other workers made (handed over with the catalog lease) count against the same window, so any
+   * number of worker tasks share one quota instead of each assuming the whole of it.
+   */
+  adopt(times: readonly number[], at: number = this.now()): void {
+    this.prune(at);
+    const cutoff = at - this.windowMs;
+    const known = new Set(this.calls);
+    const added = times.filter((t) => Number.isFinite(t) && t > cutoff && t <= at && !known.has(t));
+    if (added.length === 0) return;
+    this.calls = [...this.calls, ...added].sort((x, y) => x - y);
+  }
+
   /**
    * Waits for a slot and records the call. Callers are served one at a time, so two concurrent calls
    * cannot both take the last slot. If the wait would exceed `maxWaitMs`, `onTooLong(decision)` is

@@ -25,6 +25,14 @@ interface LeaseDoc {
   token: number;
   /** ms since epoch; 0 once released. */
   expiresAt: number;
+  /** items_batch call times of the last hour, handed from holder to holder (one quota per catalog). */
+  calls?: number[];
+}
+
+/** The catalog's call budget, shared through the lease document. */
+export interface SharedCalls {
+  load(times: readonly number[]): void;
+  save(): number[];
 }
 
 export interface CatalogLeaseOptions {
@@ -37,6 +45,8 @@ export interface CatalogLeaseOptions {
   owner?: string;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** When set, the holder takes over the call history on acquire and hands it on at each renewal. */
+  sharedCalls?: SharedCalls;
 }
 
 export interface HeldLease {
@@ -94,6 +104,7 @@ export class CatalogLease {
             doc,
             got ? { ifMatch: got.etag } : { ifNoneMatch: '*' },
           );
+          this.#o.sharedCalls?.load(got?.value.calls ?? []);
           return new Held(this.#o, this.#key, doc, etag, this.#marginMs, this.#now);
         } catch (err) {
           if (!(err instanceof ConditionFailedError)) throw err;
@@ -167,7 +178,7 @@ class Held implements HeldLease {
         this.#o.s3,
         this.#o.bucket,
         this.#key,
-        { ...this.#doc, expiresAt: 0 },
+        { ...this.#doc, expiresAt: 0, ...this.#calls() },
         { ifMatch: this.#etag },
       );
     } catch {
@@ -178,7 +189,7 @@ class Held implements HeldLease {
   #renew(): Promise<void> {
     this.#renewing ??= (async () => {
       if (this.#released || this.#abort.signal.aborted) return;
-      const next: LeaseDoc = { ...this.#doc, expiresAt: this.#now() + this.#o.ttlMs };
+      const next: LeaseDoc = { ...this.#doc, expiresAt: this.#now() + this.#o.ttlMs, ...this.#calls() };
       try {
         this.#etag = await putJson(this.#o.s3, this.#o.bucket, this.#key, next, { ifMatch: this.#etag });
         this.#doc = next;
@@ -193,6 +204,10 @@ class Held implements HeldLease {
       this.#renewing = null;
     });
     return this.#renewing;
+  }
+
+  #calls(): Pick<LeaseDoc, 'calls'> {
+    return this.#o.sharedCalls ? { calls: this.#o.sharedCalls.save() } : {};
   }
 
   #armExpiry(): void {

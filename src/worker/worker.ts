@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { CatalogClient } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { failpoint } from '../failpoints.ts';
+import type { CallBudget } from '../meta/call-budget.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import { CatalogLease } from '../state/catalog-lease.ts';
 import { ProductStateStore } from '../state/product-state-store.ts';
@@ -88,6 +89,8 @@ export interface WorkerDeps {
   logger: Logger;
   metrics?: ServiceMetrics;
   now?: () => number;
+  /** The client's call budget; shared with the other tasks through the catalog lease when given. */
+  budget?: CallBudget;
 }
 
 const FLUSH_ATTEMPTS = 3;
@@ -170,6 +173,14 @@ export class Worker {
       catalogId: c.catalogId,
       ttlMs: c.leaseTtlMs,
       now: this.#now,
+      ...(deps.budget
+        ? {
+            sharedCalls: {
+              load: (times: readonly number[]) => deps.budget!.adopt(times),
+              save: () => deps.budget!.callTimes(),
+            },
+          }
+        : {}),
     });
     // What every send path shares: the gate's inputs and the lease (flush.ts, resend.ts).
     const gate = {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { CallBudget } from '../../src/meta/call-budget.ts';
 import { CatalogLease, LeaseLostError } from '../../src/state/catalog-lease.ts';
 import { ProductStateStore } from '../../src/state/product-state-store.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
@@ -85,5 +86,41 @@ describe('catalog lease (moto)', function () {
     expect(ensured).to.be.instanceOf(LeaseLostError);
     await stalled.release();
     await taker.release();
+  });
+
+  it('hands the hour of items_batch calls from holder to holder, so N tasks share one quota', async () => {
+    const budgetA = new CallBudget({ hourlyCallBudget: 3 });
+    const budgetB = new CallBudget({ hourlyCallBudget: 3 });
+    const shared = (b: CallBudget) => ({
+      load: (t: readonly number[]) => b.adopt(t),
+      save: () => b.callTimes(),
+    });
+    const a = await new CatalogLease({
+      s3: stack.clients.s3,
+      bucket: stack.syncedBucket,
+      syncedPrefix: 'synced/',
+      catalogId: 'c3',
+      ttlMs: 10_000,
+      sharedCalls: shared(budgetA),
+    }).acquire();
+    const t = Date.now();
+    budgetA.record(t - 2);
+    budgetA.record(t - 1);
+    budgetA.record(t);
+    await a.release();
+    expect(budgetB.check().waitMs).to.equal(0);
+    const b = await new CatalogLease({
+      s3: stack.clients.s3,
+      bucket: stack.syncedBucket,
+      syncedPrefix: 'synced/',
+      catalogId: 'c3',
+      ttlMs: 10_000,
+      sharedCalls: shared(budgetB),
+    }).acquire();
+    expect(budgetB.callTimes()).to.deep.equal([t - 2, t - 1, t]);
+    // B's own budget is now spent by A's calls: its next call waits for the first of them to leave the hour.
+    expect(budgetB.check()).to.include({ reason: 'local-budget' });
+    expect(budgetB.check().waitMs).to.be.greaterThan(3_500_000);
+    await b.release();
   });
 });
