@@ -4,13 +4,17 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.tooling/node/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup sandbox test lint unit dags bench chaos build clean
+.PHONY: setup sandbox sandbox-airflow test lint unit dags bench chaos build clean
 
 setup:
 	@bash scripts/setup.sh
 
 sandbox: setup
-	@bin/catalog-sync sandbox
+	@bin/catalog-sync sandbox $(ARGS)
+
+# The sandbox with real Airflow 3 running the reconciliation DAG every two minutes.
+sandbox-airflow: setup
+	@bin/catalog-sync sandbox --airflow $(ARGS)
 
 test: setup
 	@bash scripts/test.sh

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
@@ -18,9 +19,11 @@ import { createCatalogClient } from '../src/meta/items-batch-client.ts';
 import { startSimulator } from '../src/meta/simulator/index.ts';
 import { Worker } from '../src/worker/worker.ts';
 import { generateCatalog } from './generate-catalog.ts';
+import { benchStateStores } from './state-store.ts';
 
 /**
- * The benchmark: `npm run bench` (all), or `npm run bench -- --only file|e2e|idle [--sizes 5000,100000]`.
+ * The benchmark: `npm run bench` (all), or `npm run bench -- --only file|e2e|idle|state [--sizes 5000,100000]`
+ * (`--e2e-stores s3,dynamodb`, `--state-catalogs 5000,100000,1000000 --state-changed 5000`).
  * Writes bench/results/<timestamp>.json and bench/results/latest.md. Numbers depend on the machine and on
  * what else runs on it; the load average at the start is recorded with them.
  */
@@ -35,6 +38,10 @@ const { values: args } = parseArgs({
     sizes: { type: 'string' },
     'e2e-sizes': { type: 'string' },
     'idle-seconds': { type: 'string', default: '60' },
+    'e2e-stores': { type: 'string' },
+    'state-catalogs': { type: 'string' },
+    'state-changed': { type: 'string' },
+    'state-ddb-sample': { type: 'string' },
   },
 });
 
@@ -113,9 +120,16 @@ async function sandbox(): Promise<Sandbox> {
   return { endpoint: moto.endpoint, outputs, stop: () => moto.stop() };
 }
 
-async function startWorker(sb: Sandbox, graphUrl: string, token: string, counts: Map<string, number>) {
+async function startWorker(
+  sb: Sandbox,
+  graphUrl: string,
+  token: string,
+  counts: Map<string, number>,
+  stateStore: 's3' | 'dynamodb' = 's3',
+) {
   const env = {
     ...envFor(sb.endpoint, sb.outputs),
+    STATE_STORE: stateStore,
     META_GRAPH_URL: graphUrl,
     META_CATALOG_ID: '1',
     META_ACCESS_TOKEN: token,
@@ -134,6 +148,7 @@ async function startWorker(sb: Sandbox, graphUrl: string, token: string, counts:
   };
   const s3 = new S3Client({ ...clientOpts, forcePathStyle: true });
   const sqs = new SQSClient(clientOpts);
+  const dynamodb = new DynamoDBClient(clientOpts);
   // The deserialize step runs once per HTTP attempt, so retries count too.
   const at = { step: 'deserialize', name: 'benchRequestCounter' } as const;
   s3.middlewareStack.add(
@@ -144,9 +159,13 @@ async function startWorker(sb: Sandbox, graphUrl: string, token: string, counts:
     requestCounter('sqs', counts) as Parameters<SQSClient['middlewareStack']['add']>[0],
     at,
   );
+  dynamodb.middlewareStack.add(
+    requestCounter('dynamodb', counts) as Parameters<DynamoDBClient['middlewareStack']['add']>[0],
+    at,
+  );
   const logger = silentLogger();
   const client = createCatalogClient({ ...config, logger });
-  const worker = new Worker({ config, s3, sqs, client, readRows: readProducts, logger });
+  const worker = new Worker({ config, s3, sqs, dynamodb, client, readRows: readProducts, logger });
   worker.start();
   return worker;
 }
@@ -155,82 +174,91 @@ const sum = (counts: Map<string, number>, prefix: string) =>
   [...counts].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
 
 /** 2. End to end in the sandbox: one file of K changed rows, created → accepted → final status. */
-async function benchEndToEnd(sizes: number[]): Promise<Row[]> {
+async function benchEndToEnd(sizes: number[], stores: ('s3' | 'dynamodb')[]): Promise<Row[]> {
   const out: Row[] = [];
-  for (const rows of sizes) {
-    const sb = await sandbox();
-    const token = `bench-${randomBytes(16).toString('hex')}`;
-    const sim = await startSimulator({ accessToken: token, processingDelayMs: 1000, hourlyCallBudget: 1000 });
-    const counts = new Map<string, number>();
-    const worker = await startWorker(sb, sim.url, token, counts);
-    try {
-      const file = await fileFor(rows);
-      const body = await readFile(file);
-      const created = Date.now();
-      await localClients(sb.endpoint).s3.send(
-        new PutObjectCommand({
-          Bucket: sb.outputs.LandingBucketName,
-          Key: `landing/bench-${rows}.csv`,
-          Body: body,
-        }),
-      );
-      let acceptedAt = 0;
-      await waitFor(
-        `${rows} products in the simulator`,
-        async () => {
-          const batches = sim.calls().filter((c) => c.endpoint === 'items_batch' && c.outcome === 'ok');
-          const sent = batches.reduce((a, c) => a + (c.itemCount ?? 0), 0);
-          if (sent >= rows && !acceptedAt)
-            acceptedAt = Math.max(...batches.map((c) => c.at + (c.durationMs ?? 0)));
-          return sim.products('1').length >= rows;
-        },
-        { timeoutMs: 600_000, intervalMs: 200 },
-      );
-      const storedAt = Date.now();
-      // "Final status" is when the worker has read a finished status for every batch.
-      await waitFor(
-        'final statuses',
-        async () => {
-          const handles = new Set(
-            sim
-              .calls()
-              .filter((c) => c.endpoint === 'items_batch')
-              .map((c) => c.handle),
-          );
-          const done = new Set(
-            sim
-              .calls()
-              .filter(
-                (c) =>
-                  c.endpoint === 'check_batch_request_status' && c.outcome === 'ok' && c.at > storedAt - 5000,
-              )
-              .map((c) => c.handle),
-          );
-          return [...handles].every((h) => h === null || done.has(h));
-        },
-        { timeoutMs: 120_000, intervalMs: 200 },
-      );
-      const finalAt = Date.now();
-      const calls = sim.calls();
-      const row: Row = {
-        rows,
-        createdToAcceptedS: Math.round((acceptedAt - created) / 100) / 10,
-        createdToFinalS: Math.round((finalAt - created) / 100) / 10,
-        itemsBatchCalls: calls.filter((c) => c.endpoint === 'items_batch').length,
-        expectedCalls: Math.ceil(rows / 5000),
-        statusPolls: calls.filter((c) => c.endpoint === 'check_batch_request_status').length,
-        s3Requests: sum(counts, 's3:'),
-        sqsRequests: sum(counts, 'sqs:'),
-      };
-      row.callsTargetMet = row.itemsBatchCalls === row.expectedCalls;
-      process.stderr.write(`end to end ${rows}: ${JSON.stringify(row)}\n`);
-      out.push(row);
-    } finally {
-      await worker.stop();
-      await sim.stop();
-      await sb.stop();
+  for (const stateStore of stores)
+    for (const rows of sizes) {
+      const sb = await sandbox();
+      const token = `bench-${randomBytes(16).toString('hex')}`;
+      const sim = await startSimulator({
+        accessToken: token,
+        processingDelayMs: 1000,
+        hourlyCallBudget: 1000,
+      });
+      const counts = new Map<string, number>();
+      const worker = await startWorker(sb, sim.url, token, counts, stateStore);
+      try {
+        const file = await fileFor(rows);
+        const body = await readFile(file);
+        const created = Date.now();
+        await localClients(sb.endpoint).s3.send(
+          new PutObjectCommand({
+            Bucket: sb.outputs.LandingBucketName,
+            Key: `landing/bench-${rows}.csv`,
+            Body: body,
+          }),
+        );
+        let acceptedAt = 0;
+        await waitFor(
+          `${rows} products in the simulator`,
+          async () => {
+            const batches = sim.calls().filter((c) => c.endpoint === 'items_batch' && c.outcome === 'ok');
+            const sent = batches.reduce((a, c) => a + (c.itemCount ?? 0), 0);
+            if (sent >= rows && !acceptedAt)
+              acceptedAt = Math.max(...batches.map((c) => c.at + (c.durationMs ?? 0)));
+            return sim.products('1').length >= rows;
+          },
+          { timeoutMs: 600_000, intervalMs: 200 },
+        );
+        const storedAt = Date.now();
+        // "Final status" is when the worker has read a finished status for every batch.
+        await waitFor(
+          'final statuses',
+          async () => {
+            const handles = new Set(
+              sim
+                .calls()
+                .filter((c) => c.endpoint === 'items_batch')
+                .map((c) => c.handle),
+            );
+            const done = new Set(
+              sim
+                .calls()
+                .filter(
+                  (c) =>
+                    c.endpoint === 'check_batch_request_status' &&
+                    c.outcome === 'ok' &&
+                    c.at > storedAt - 5000,
+                )
+                .map((c) => c.handle),
+            );
+            return [...handles].every((h) => h === null || done.has(h));
+          },
+          { timeoutMs: 120_000, intervalMs: 200 },
+        );
+        const finalAt = Date.now();
+        const calls = sim.calls();
+        const row: Row = {
+          stateStore,
+          rows,
+          createdToAcceptedS: Math.round((acceptedAt - created) / 100) / 10,
+          createdToFinalS: Math.round((finalAt - created) / 100) / 10,
+          itemsBatchCalls: calls.filter((c) => c.endpoint === 'items_batch').length,
+          expectedCalls: Math.ceil(rows / 5000),
+          statusPolls: calls.filter((c) => c.endpoint === 'check_batch_request_status').length,
+          s3Requests: sum(counts, 's3:'),
+          sqsRequests: sum(counts, 'sqs:'),
+          dynamodbRequests: sum(counts, 'dynamodb:'),
+        };
+        row.callsTargetMet = row.itemsBatchCalls === row.expectedCalls;
+        process.stderr.write(`end to end ${rows}: ${JSON.stringify(row)}\n`);
+        out.push(row);
+      } finally {
+        await worker.stop();
+        await sim.stop();
+        await sb.stop();
+      }
     }
-  }
   return out;
 }
 
@@ -275,6 +303,10 @@ function table(rows: Row[]): string {
 const only = args.only;
 const sizes = (args.sizes ?? '5000,100000,1000000').split(',').map(Number);
 const e2eSizes = (args['e2e-sizes'] ?? '5000,100000').split(',').map(Number);
+const e2eStores = (args['e2e-stores'] ?? 's3,dynamodb').split(',') as ('s3' | 'dynamodb')[];
+const stateCatalogs = (args['state-catalogs'] ?? '5000,100000,1000000').split(',').map(Number);
+const stateChanged = Number(args['state-changed'] ?? 5000);
+const stateSample = Number(args['state-ddb-sample'] ?? 100_000);
 const started = new Date();
 const machine = {
   node: process.version,
@@ -287,8 +319,12 @@ const results = {
   startedAt: started.toISOString(),
   machine,
   filePath: !only || only === 'file' ? await benchFilePath(sizes) : [],
-  endToEnd: !only || only === 'e2e' ? await benchEndToEnd(e2eSizes) : [],
+  endToEnd: !only || only === 'e2e' ? await benchEndToEnd(e2eSizes, e2eStores) : [],
   idle: !only || only === 'idle' ? [await benchIdle(Number(args['idle-seconds']))] : [],
+  stateStore:
+    !only || only === 'state'
+      ? await benchStateStores({ catalogs: stateCatalogs, changed: stateChanged, ddbSample: stateSample })
+      : [],
 };
 await mkdir(resultsDir, { recursive: true });
 const stamp = started.toISOString().replace(/[:.]/g, '-');
@@ -311,6 +347,17 @@ const md = [
   '## 3. Idle worker',
   '',
   table(results.idle),
+  '',
+  `## 4. Product state I/O of one flush of ${stateChanged} changed products, by store and catalog size`,
+  '',
+  'Counted at the HTTP layer (every request, the bytes of request and response bodies) for the three',
+  'state steps of a flush: read (the gate), decide (merge `decided` with the lease token) and settle (merge',
+  '`settled` once the batch is final). S3 is seeded with the whole catalog in its 256 shards; DynamoDB with',
+  `the changed products plus a sample (${stateSample} at most) of the others, since its cost depends only on`,
+  'the keys a flush touches (see bench/state-store.ts). Target: each step ≤ ceil(K/100) + 2 requests, and',
+  'bytes moved independent of catalog size.',
+  '',
+  table(results.stateStore),
   '',
 ].join('\n');
 await writeFile(path.join(resultsDir, `${stamp}.md`), md);

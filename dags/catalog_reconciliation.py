@@ -24,6 +24,13 @@ Tasks (independent; ``summary`` runs whatever happened to them):
   thresholds, saying which, by how much and (unknown fate) in which manifests. Reports keys under the
   landing prefix that are not CSV files ("unsupported files in landing/": never sent, never moved).
   Publishes the run's metrics to CloudWatch (below); a failure to publish is a warning, not a failure.
+- ``drift``: once per ``catalog_sync_drift_check_every_hours`` (a marker under ``synced/sweep/drift/``)
+  -> a ``catalog-sync.drift-check`` message: the worker reads the catalog back from Meta, sends stale and
+  missing items again through its send gate, reports (and, when configured, deletes) orphans, and writes a
+  drift report under ``synced/drift/``. The DAG itself still never calls Meta.
+- Held windows (a guardrail stopped them before anything was sent) are never re-enqueued or archived;
+  ``health`` lists them and the summary warns until ``catalog-sync release`` or ``discard`` settles them.
+  A discarded manifest is final: its files are archived.
 - ``summary``: every task's counts in one log line and as XCom, plus ``warnings`` (unsupported landing
   files, finished manifests with items of unknown fate, metrics not published); fails the run when a
   task failed or a health threshold was crossed.
@@ -66,6 +73,8 @@ with a default (``catalog_sync_reconcile/settings.py`` holds the list and the me
 | ``catalog_sync_max_rows_rejected_per_hour`` | 100 (-1 disables) |
 | ``catalog_sync_max_items_rejected_per_hour`` | 100 (-1 disables) |
 | ``catalog_sync_max_items_unknown_fate`` | 0 (-1 disables) |
+| ``catalog_sync_drift_check_every_hours`` | 24 (0: no drift checks) |
+| ``catalog_sync_drift_dry_run`` | false (true: drift checks only report) |
 
 MWAA: needs no requirements.txt. It uses only what the MWAA 3.3.1 image installs: the Amazon provider
 (9.34.0), boto3 and jsonschema (an Airflow core dependency). Deploy ``dags/`` as is: the helper package
@@ -84,6 +93,7 @@ unknown fate are counted in submitted, finished and archived manifests by their 
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -103,6 +113,24 @@ except ImportError:  # Airflow 3.0/3.1 and 2.x
     from airflow.timetables.trigger import CronTriggerTimetable
 
 DAG_ID = "catalog_reconciliation"
+
+#: Minute 30 of every hour: the top-of-hour exports have passed the worker by then, so their files archive
+#: this hour. ``CATALOG_SYNC_SCHEDULE`` (a cron expression, read when the file is parsed) replaces it where
+#: an hour is too long to wait: the sandbox runs the sweep every minute or two.
+DEFAULT_SCHEDULE = "30 * * * *"
+
+
+def _schedule() -> CronTriggerTimetable:
+    expression = os.environ.get("CATALOG_SYNC_SCHEDULE", "").strip() or DEFAULT_SCHEDULE
+    timetable = CronTriggerTimetable(expression, timezone="UTC")
+    try:
+        timetable.validate()
+    except Exception as error:
+        raise ValueError(
+            f"CATALOG_SYNC_SCHEDULE={expression!r} is not a cron expression ({error}); "
+            f"use five fields such as '*/2 * * * *', or unset it for the hourly default {DEFAULT_SCHEDULE!r}"
+        ) from error
+    return timetable
 
 
 def _get_variable(name: str, default: str) -> Any:
@@ -149,8 +177,7 @@ default_args: dict[str, Any] = {
     dag_id=DAG_ID,
     description="Hourly sweep: stragglers, stuck batches, archiving, queue health (never calls Meta)",
     doc_md=__doc__,
-    # Minute 30: the top-of-hour exports have passed the worker by then, so their files archive this hour.
-    schedule=CronTriggerTimetable("30 * * * *", timezone="UTC"),
+    schedule=_schedule(),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -219,7 +246,15 @@ def catalog_reconciliation() -> None:
             raise AirflowFailException("; ".join(problems))
         return combined
 
-    [stragglers(), stuck(), archive(), health()] >> summary()
+    @task
+    def drift() -> dict[str, Any]:
+        """Ask the worker for a drift check (catalog read back, stale and missing items sent again) once
+        per catalog_sync_drift_check_every_hours."""
+        from catalog_sync_reconcile import sweep
+
+        return sweep.drift(_run(get_current_context()))
+
+    [stragglers(), stuck(), archive(), health(), drift()] >> summary()
 
 
 catalog_reconciliation()

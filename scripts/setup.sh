@@ -60,4 +60,21 @@ else
   [ "${PIPESTATUS[0]}" = 0 ] || { echo "[setup] pip install failed" >&2; exit 1; }
   echo "$want" > "$tooling/venv.stamp"
 fi
+# --- Headless browser for the page tests (Debian's chromium, driven by playwright-core) -------
+# Only when /usr/bin/chromium is missing. Never fatal: without apt (or root) the browser checks are
+# skipped with a message naming why, and everything else still runs.
+chromium=/usr/bin/chromium
+if [ -x "$chromium" ]; then
+  log "chromium $("$chromium" --version 2>/dev/null | awk '{print $2}') (for the headless-browser tests)"
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  log "installing Debian's chromium for the headless-browser tests: apt-get update, apt-get install -y chromium (a minute or two)"
+  if DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 && [ -x "$chromium" ]; then
+    log "installed $("$chromium" --version 2>/dev/null)"
+  else
+    log "warning: could not install chromium with apt-get; the headless-browser tests will be skipped"
+  fi
+else
+  log "warning: $chromium is missing and apt-get (as root) is not available to install it; the headless-browser tests will be skipped"
+fi
 log "ready: node $(node --version), $(.venv/bin/python --version)"

@@ -1,8 +1,13 @@
 import { Command, CommanderError } from 'commander';
+import { registerDiscard } from './commands/discard.ts';
 import { registerInfra } from './commands/infra.ts';
+import { registerPlan } from './commands/plan.ts';
+import { registerPut } from './commands/put.ts';
 import { registerRedrive } from './commands/redrive.ts';
+import { registerRelease } from './commands/release.ts';
 import { registerSandbox } from './commands/sandbox.ts';
 import { registerSimulator } from './commands/simulator.ts';
+import { registerState } from './commands/state.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerWorker } from './commands/worker.ts';
@@ -20,10 +25,15 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerWorker(program);
   registerValidate(program);
+  registerPlan(program);
   registerSimulator(program);
   registerSandbox(program);
+  registerPut(program);
   registerStatus(program);
   registerRedrive(program);
+  registerRelease(program);
+  registerDiscard(program);
+  registerState(program);
   registerInfra(program);
   program.addHelpText(
     'after',

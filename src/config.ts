@@ -100,6 +100,39 @@ const versionColumn: Parser<string | undefined> = (raw) => {
   }
   return name;
 };
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  throw new Error(`must be true or false, got "${raw}"`);
+};
+const decimal =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new Error(`must be a number such as 0.01, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+/** Comma-separated item fields (items_batch names), e.g. title,price,availability. */
+const fieldList: Parser<string[]> = (raw) => {
+  const fields = raw
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
+  if (fields.length === 0) throw new Error('must name at least one field');
+  const bad = fields.find((f) => !/^[a-z][a-z0-9_]{0,63}$/.test(f));
+  if (bad !== undefined) throw new Error(`"${bad}" is not a field name (lower case, digits and _)`);
+  return fields;
+};
+const oneOf =
+  <T extends string>(values: readonly T[]): Parser<T> =>
+  (raw) => {
+    const v = raw.trim().toLowerCase();
+    if (!(values as readonly string[]).includes(v))
+      throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
+    return v as T;
+  };
 const apiVersion: Parser<string> = (raw) => {
   const v = raw.trim();
   if (!/^v\d+\.\d+$/.test(v)) throw new Error(`must look like v26.0, got "${raw}"`);
@@ -139,6 +172,18 @@ export const VARS = {
     default: 'errors/',
     doc: 'prefix of rejection reports',
     parse: prefix,
+  },
+  stateStore: {
+    env: 'STATE_STORE',
+    default: 's3',
+    doc: 'where the product state lives: s3 (256 shards in SYNCED_BUCKET; cost grows with the catalog) or dynamodb (one item per product in STATE_TABLE; cost grows with the change)',
+    parse: oneOf(['s3', 'dynamodb'] as const),
+  },
+  stateTable: {
+    env: 'STATE_TABLE',
+    default: '',
+    doc: 'ARN (or name) of the DynamoDB table of the product state, the storage stack output StateTableArn; needed when STATE_STORE=dynamodb',
+    parse: optionalStr,
   },
   queueUrl: { env: 'QUEUE_URL', doc: 'URL of the SQS queue that receives the S3 events', parse: url },
   dlqUrl: {
@@ -365,6 +410,110 @@ export const VARS = {
     doc: "CSV column holding each row's version, e.g. updated_at (empty = none)",
     parse: versionColumn,
   },
+  // Guardrails (src/guardrails/rules.ts): a window that trips one is held, not sent (docs/guardrails-and-drift.md).
+  guardrailsEnabled: {
+    env: 'GUARDRAILS_ENABLED',
+    default: 'true',
+    doc: 'check every window against the guardrail rules before sending; a tripped rule holds it (false = never hold)',
+    parse: bool,
+  },
+  guardrailMinKnownProducts: {
+    env: 'GUARDRAIL_MIN_KNOWN_PRODUCTS',
+    default: '100',
+    doc: 'the rules measured against the known catalog (changed %, out of stock %) apply from this many known products',
+    parse: int(0, 100_000_000),
+  },
+  guardrailMaxChangedPct: {
+    env: 'GUARDRAIL_MAX_CHANGED_PCT',
+    default: '50',
+    doc: 'hold a window that changes more than this % of the known catalog at once',
+    parse: decimal(0, 100),
+  },
+  guardrailPriceDropPct: {
+    env: 'GUARDRAIL_PRICE_DROP_PCT',
+    default: '50',
+    doc: 'a price that falls by more than this % counts as a price drop',
+    parse: decimal(0, 100),
+  },
+  guardrailMaxPriceDropItemsPct: {
+    env: 'GUARDRAIL_MAX_PRICE_DROP_ITEMS_PCT',
+    default: '20',
+    doc: 'hold a window in which more than this % of the re-priced items drop (GUARDRAIL_PRICE_DROP_PCT)',
+    parse: decimal(0, 100),
+  },
+  guardrailMinItems: {
+    env: 'GUARDRAIL_MIN_ITEMS',
+    default: '10',
+    doc: 'the price-drop share applies from this many re-priced items in a window',
+    parse: int(1, 100_000_000),
+  },
+  guardrailNearZeroPrice: {
+    env: 'GUARDRAIL_NEAR_ZERO_PRICE',
+    default: '0.01',
+    doc: 'a price at or below this amount counts as at or near zero',
+    parse: decimal(0, 1_000_000),
+  },
+  guardrailMaxNearZeroItems: {
+    env: 'GUARDRAIL_MAX_NEAR_ZERO_ITEMS',
+    default: '0',
+    doc: 'hold a window with more than this many items priced at or near zero',
+    parse: int(0, 100_000_000),
+  },
+  guardrailMaxOutOfStockPct: {
+    env: 'GUARDRAIL_MAX_OUT_OF_STOCK_PCT',
+    default: '30',
+    doc: 'hold a window that turns more than this % of the known catalog out of stock',
+    parse: decimal(0, 100),
+  },
+  guardrailFileSizeRatio: {
+    env: 'GUARDRAIL_FILE_SIZE_RATIO',
+    default: '10',
+    doc: 'hold a window with a file this many times larger or smaller (rows) than the median of the recent files (0 = off)',
+    parse: decimal(0, 1_000_000),
+  },
+  guardrailFileSizeHistory: {
+    env: 'GUARDRAIL_FILE_SIZE_HISTORY',
+    default: '5',
+    doc: 'the file size rule applies once this many recent files are known',
+    parse: int(1, 100),
+  },
+  // Drift reconciliation (src/drift/): the catalog read back from Meta and compared with what was sent.
+  driftFields: {
+    env: 'DRIFT_FIELDS',
+    default: 'title,description,availability,condition,price,link,image_link,brand',
+    doc: 'item fields (items_batch names) compared with what Meta holds',
+    parse: fieldList,
+  },
+  driftPageSize: {
+    env: 'DRIFT_PAGE_SIZE',
+    default: '200',
+    doc: 'items per page when reading the catalog back (GET /{catalog_id}/products, cursor paging)',
+    parse: int(1, 1000),
+  },
+  driftConfirmMax: {
+    env: 'DRIFT_CONFIRM_MAX',
+    default: '200',
+    doc: 'items the listing did not show that are looked up one by one before being called missing, per run',
+    parse: int(0, 100_000),
+  },
+  driftBudgetReserve: {
+    env: 'DRIFT_BUDGET_RESERVE',
+    default: '40',
+    doc: 'items_batch calls of the hourly budget a drift repair leaves for normal traffic',
+    parse: int(0, 1_000_000),
+  },
+  driftDeleteOrphans: {
+    env: 'DRIFT_DELETE_ORPHANS',
+    default: 'false',
+    doc: 'delete items Meta holds that were never sent (orphans), once a previous drift report listed them',
+    parse: bool,
+  },
+  driftDeleteMax: {
+    env: 'DRIFT_DELETE_MAX',
+    default: '100',
+    doc: 'orphans deleted per drift run at most',
+    parse: int(0, 100_000),
+  },
   logLevel: { env: 'LOG_LEVEL', default: 'info', doc: 'error, warn, info or debug', parse: str },
   metricsNamespace: {
     env: 'METRICS_NAMESPACE',
@@ -388,6 +537,13 @@ const CHECKS: { keys: readonly ConfigKey[]; problem: (c: Config) => string | nul
         : c.accessToken !== undefined && c.accessTokenSecretId !== undefined
           ? `${VARS.accessToken.env} and ${VARS.accessTokenSecretId.env} are both set: set only one`
           : null,
+  },
+  {
+    keys: ['stateStore', 'stateTable'],
+    problem: (c) =>
+      c.stateStore === 'dynamodb' && c.stateTable === undefined
+        ? `${VARS.stateTable.env} is required when ${VARS.stateStore.env}=dynamodb: the table of the product state`
+        : null,
   },
   {
     keys: ['throttleRetryMinMs', 'throttleRetryMaxMs'],

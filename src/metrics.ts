@@ -53,6 +53,10 @@ export const METRICS = {
   BudgetWaitMs: { unit: MetricUnit.Milliseconds, kind: 'sample' },
   /** Once a minute: age of the oldest file the worker holds and has not got accepted yet (0 when none). */
   OldestHeldFileAgeSeconds: { unit: MetricUnit.Seconds, kind: 'sample' },
+  /** A window a guardrail held (manifest `held`): nothing was sent; it waits for `release` or `discard`. */
+  WindowsHeld: { unit: MetricUnit.Count, kind: 'counter' },
+  /** Items a drift check found out of step with Meta (stale, missing at Meta, orphans). */
+  DriftItemsOutOfStep: { unit: MetricUnit.Count, kind: 'counter' },
 } as const satisfies Record<string, { unit: Unit; kind: MetricKind }>;
 
 export type MetricName = keyof typeof METRICS;

@@ -181,6 +181,8 @@ describe('metrics (EMF)', () => {
       'ItemsUnknownFate',
       'BudgetWaitMs',
       'OldestHeldFileAgeSeconds',
+      'WindowsHeld',
+      'DriftItemsOutOfStep',
     ]);
     for (const [name, spec] of Object.entries(METRICS)) {
       const unit = name.endsWith('Ms') ? 'Milliseconds' : name.endsWith('Seconds') ? 'Seconds' : 'Count';

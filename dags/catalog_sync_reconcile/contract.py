@@ -23,6 +23,7 @@ SWEEP_MESSAGE_SCHEMA = HERE / "sweep-message.schema.json"
 
 STRAGGLER_KIND = "catalog-sync.straggler"
 RECHECK_KIND = "catalog-sync.status-recheck"
+DRIFT_CHECK_KIND = "catalog-sync.drift-check"
 
 # RFC 3339 date-time, as ajv-formats checks it on the worker's side. Checked here rather than through
 # jsonschema's optional rfc3339-validator extra, so validation does not depend on what an image installs.
@@ -92,5 +93,12 @@ def straggler_message(bucket: str, key: str, etag: str, reason: str, sent_at: da
 def recheck_message(manifest_key: str, sent_at: datetime) -> dict[str, Any]:
     """Asks the worker to poll a stuck manifest's batch handles again."""
     message = {"kind": RECHECK_KIND, "version": 1, "manifestKey": manifest_key, "sentAt": iso(sent_at)}
+    validate_message(message)
+    return message
+
+
+def drift_check_message(sent_at: datetime, dry_run: bool = False) -> dict[str, Any]:
+    """Asks the worker to read the catalog back from Meta and repair drift (the worker does the Graph calls)."""
+    message = {"kind": DRIFT_CHECK_KIND, "version": 1, "dryRun": dry_run, "sentAt": iso(sent_at)}
     validate_message(message)
     return message

@@ -19,6 +19,10 @@ Vocabulary
 - A landing key is a *CSV file* when it ends with the suffix (``.csv``) in any letter case; other keys
   under the landing prefix (``notes.txt``, ``data.csv.gz``) are *unsupported*: reported, never sent or
   moved. Folder markers (keys ending in ``/``) are neither.
+- *Held* (a guardrail stopped the window before anything was sent; it waits for ``catalog-sync release``
+  or ``discard``): not final, not delivered, never archived, never re-enqueued (an operator owns it), and
+  reported by ``health`` and the summary. *Discarded* (an operator dropped a held window): final, not
+  delivered, and it lets its files be archived: the operator decided their rows are not to be sent.
 """
 
 from __future__ import annotations
@@ -30,8 +34,13 @@ from typing import Any, Literal
 
 PENDING, SUBMITTED, FINISHED = "pending", "submitted", "finished"
 ARCHIVED, ABANDONED = "archived", "abandoned"
-FINAL_STATES = frozenset({FINISHED, ARCHIVED, ABANDONED})
+HELD, DISCARDED = "held", "discarded"
+FINAL_STATES = frozenset({FINISHED, ARCHIVED, ABANDONED, DISCARDED})
 DELIVERED_STATES = frozenset({FINISHED, ARCHIVED})
+#: Final states that let a file be archived: delivered, or dropped by an operator (``discard``).
+SETTLED_STATES = DELIVERED_STATES | {DISCARDED}
+#: States in which someone owns the file's content: the worker (sent), or an operator (held, discarded).
+OWNED_STATES = frozenset({SUBMITTED, FINISHED, ARCHIVED, HELD, DISCARDED})
 #: States in which items have been handed to Meta (their handles recorded).
 SENT_STATES = frozenset({SUBMITTED, FINISHED, ARCHIVED})
 HOUR = timedelta(hours=1)
@@ -190,7 +199,8 @@ def straggler_verdict(
     """Whether a landing file needs a straggler message, and with which reason.
 
     - fresh: younger than the grace period; its S3 event may still be on its way.
-    - covered: some manifest for this exact content reached submitted (or later); the worker owns it.
+    - covered: some manifest for this exact content reached submitted (or later); the worker owns it. A
+      held or discarded manifest covers it too: an operator owns it (re-reading it would hold it again).
     - in-flight: its newest manifest is pending but was updated within the grace period: the worker is
       probably calling items_batch right now (or waiting out Meta's throttling); do not race it.
     - no-manifest: nothing covers it: its event was lost, or the worker never got to it.
@@ -200,23 +210,24 @@ def straggler_verdict(
         return "fresh"
     if not covering:
         return "no-manifest"
-    if any(m.state in (SUBMITTED, FINISHED, ARCHIVED) for m in covering):
+    if any(m.state in OWNED_STATES for m in covering):
         return "covered"
     if any(m.state == PENDING and anchor - m.updated_at < grace for m in covering):
         return "in-flight"
     return "never-submitted"
 
 
-ArchiveVerdict = Literal["ready", "not-covered", "waiting", "unknown-fate", "never-delivered"]
+ArchiveVerdict = Literal["ready", "not-covered", "held", "waiting", "unknown-fate", "never-delivered"]
 
 
 def archive_verdict(
     file: LandingFile, covering: Sequence[Manifest], anchor: datetime, stale: timedelta
 ) -> ArchiveVerdict:
     """A file moves to archive/ only when it is delivered: every covering manifest that is not abandoned
-    is delivered (finished or archived, no item of unknown fate), and at least one is.
+    is delivered (finished or archived, no item of unknown fate) or discarded, and at least one is.
 
     - not-covered: no manifest (the straggler path handles it).
+    - held: a covering manifest is held by a guardrail: the file waits for ``release`` or ``discard``.
     - waiting: some covering manifest is pending or submitted (a file in several manifests moves only
       when all of them are final).
     - unknown-fate: every covering manifest is final, but a finished (or archived) one has items whose
@@ -224,15 +235,18 @@ def archive_verdict(
       the worker to re-check that manifest.
     - never-delivered: all covering manifests are abandoned, none finished: the rows did not reach the
       catalog through any of them, so the file stays (and becomes a never-submitted straggler).
+    A discarded manifest counts as settled: an operator decided its rows are not to be sent.
     """
     if not covering:
         return "not-covered"
     states = [effective_state(m, covering, anchor, stale) for m in covering]
+    if HELD in states:
+        return "held"
     if any(state not in FINAL_STATES for state in states):
         return "waiting"
     if any(state in DELIVERED_STATES and not is_delivered(m) for m, state in zip(covering, states)):
         return "unknown-fate"
-    if not any(state in DELIVERED_STATES for state in states):
+    if not any(state in SETTLED_STATES for state in states):
         return "never-delivered"
     return "ready"
 
@@ -315,6 +329,31 @@ def unknown_fate(
         if unknown > 0:
             found.append((manifest, unknown))
     return found
+
+
+def held_manifests(manifests: Iterable[Manifest]) -> list[Manifest]:
+    """Manifests a guardrail held, waiting for an operator (``catalog-sync release`` or ``discard``), by key.
+
+    Not counted as unfinished (``unfinished_manifests``): nothing will move them but a person, and the
+    worker's WindowsHeld alarm has fired for each; health reports them and the summary warns.
+    """
+    return sorted((m for m in manifests if m.state == HELD), key=lambda m: m.key)
+
+
+def held_rules(manifest: Manifest) -> list[str]:
+    """The rules a held manifest tripped, as their messages (empty when the manifest says none)."""
+    held = manifest.body.get("held")
+    rules = held.get("rules", []) if isinstance(held, Mapping) else []
+    return [str(r.get("message", r.get("rule", "?"))) for r in rules if isinstance(r, Mapping)]
+
+
+def drift_check_due(last_sent_anchor: datetime | None, anchor: datetime, every: timedelta | None) -> bool:
+    """Whether the ``drift`` task asks the worker for a drift check in this run: once per ``every``
+    (``catalog_sync_drift_check_every_hours``; None: never), judged by the anchor of the run that last
+    asked, kept in a marker like the other messages' (``may_send``)."""
+    if every is None:
+        return False
+    return may_send(last_sent_anchor, anchor, every)
 
 
 def oldest_undelivered_age(

@@ -45,6 +45,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "120",
         "items sent to Meta at least this long ago whose outcome is still unknown are counted by health",
     ),
+    "drift_check_every_hours": (
+        "24",
+        "the drift task asks the worker to read the catalog back and repair drift this often; 0 never",
+    ),
+    "drift_dry_run": ("false", "true: drift checks only report (nothing sent again, nothing deleted)"),
     # Health thresholds: the task fails when a value is above its threshold; -1 disables a check.
     "max_dlq_messages": ("0", "messages in the dead-letter queue"),
     "max_oldest_message_minutes": ("30", "age of the queue's oldest message (CloudWatch)"),
@@ -92,6 +97,9 @@ class Settings:
     max_rows_rejected_per_hour: int
     max_items_rejected_per_hour: int
     max_items_unknown_fate: int
+    #: None: no drift checks.
+    drift_check_every: timedelta | None = None
+    drift_dry_run: bool = False
 
     @property
     def manifests_prefix(self) -> str:
@@ -152,6 +160,11 @@ def load_settings(get: Callable[[str, str], Any]) -> Settings:
         # Alarms on the sweep's metrics would see no data; an unset namespace must not switch them off.
         raise SettingsError(f"Variable {VARIABLE_PREFIX}metrics_namespace must not be empty")
     oldest = whole("max_oldest_message_minutes", -1)
+    drift_every = whole("drift_check_every_hours", 0)
+    if raw["drift_dry_run"].lower() not in ("true", "false"):
+        raise SettingsError(
+            f"Variable {VARIABLE_PREFIX}drift_dry_run must be true or false, got {raw['drift_dry_run']!r}"
+        )
     settings = Settings(
         aws_conn_id=raw["aws_conn_id"],
         stack_name=raw["stack_name"],
@@ -175,6 +188,8 @@ def load_settings(get: Callable[[str, str], Any]) -> Settings:
         max_rows_rejected_per_hour=whole("max_rows_rejected_per_hour", -1),
         max_items_rejected_per_hour=whole("max_items_rejected_per_hour", -1),
         max_items_unknown_fate=whole("max_items_unknown_fate", -1),
+        drift_check_every=timedelta(hours=drift_every) if drift_every > 0 else None,
+        drift_dry_run=raw["drift_dry_run"].lower() == "true",
     )
     if settings.archive_prefix.startswith(settings.landing_prefix) or settings.landing_prefix.startswith(
         settings.archive_prefix

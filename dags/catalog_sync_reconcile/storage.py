@@ -241,7 +241,11 @@ class Storage:
         relative = manifest.key.removeprefix(self.settings.manifests_prefix)
         return f"{self.settings.sweep_prefix}recheck/{relative}"
 
-    def markers(self, kind: Literal["straggler", "recheck"]) -> dict[str, Marker]:
+    def drift_marker_key(self) -> str:
+        """The one marker of the drift schedule: the anchor of the run that last asked for a drift check."""
+        return f"{self.settings.sweep_prefix}drift/check.json"
+
+    def markers(self, kind: Literal["straggler", "recheck", "drift"]) -> dict[str, Marker]:
         """marker key -> marker; unreadable markers count as absent (the message is sent again)."""
         prefix = f"{self.settings.sweep_prefix}{kind}/"
         found: dict[str, Marker] = {}

@@ -17,12 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from catalog_sync_reconcile import failpoints
-from catalog_sync_reconcile.contract import iso, recheck_message, straggler_message
+from catalog_sync_reconcile.contract import drift_check_message, iso, recheck_message, straggler_message
 from catalog_sync_reconcile.decisions import (
     FINISHED,
     METRIC_UNITS,
     archive_verdict,
     coverage_index,
+    drift_check_due,
+    held_manifests,
+    held_rules,
     health_breaches,
     manifest_fully_archived,
     may_send,
@@ -41,7 +44,7 @@ from catalog_sync_reconcile.storage import Clients, Storage, resolve_resources, 
 
 log = logging.getLogger(__name__)
 SAMPLE = 20
-TASKS = ("stragglers", "stuck", "archive", "health")
+TASKS = ("stragglers", "stuck", "archive", "health", "drift")
 
 
 class ArchiveVerificationError(RuntimeError):
@@ -83,7 +86,7 @@ STUCK_COUNTS = (
     "markersDeleted", "invalidManifests",
 )  # fmt: skip
 ARCHIVE_COUNTS = (
-    "files", "ready", "notCovered", "waiting", "unknownFate", "neverDelivered", "moved", "changed",
+    "files", "ready", "notCovered", "held", "waiting", "unknownFate", "neverDelivered", "moved", "changed",
     "verifyFailed", "deferred", "manifestsArchived", "manifestsWaiting", "manifestConflicts",
     "invalidManifests",
 )  # fmt: skip
@@ -312,6 +315,9 @@ def health(run: Run) -> dict[str, Any]:
     )
     for breach in breaches:
         log.error("health threshold crossed: %s", breach.describe())
+    held = held_manifests(manifests)
+    for manifest in held:
+        log.warning("manifest %s is held by a guardrail: %s", manifest.key, "; ".join(held_rules(manifest)))
     return {
         "anchor": iso(anchor),
         "dlqMessages": dlq_messages,
@@ -335,8 +341,37 @@ def health(run: Run) -> dict[str, Any]:
         "metricsPublished": metrics_error is None,
         "metricsError": metrics_error,
         "invalidManifests": len(invalid),
+        "heldManifests": len(held),
+        "held": [{"key": m.key, "rules": held_rules(m)} for m in held[:SAMPLE]],
         "breaches": [b.as_dict() for b in breaches],
     }
+
+
+DRIFT_COUNTS = ("sent", "recentlySent", "disabled")
+
+
+def drift(run: Run) -> dict[str, Any]:
+    """Asks the worker for a drift check (``catalog-sync.drift-check``) once per
+    ``catalog_sync_drift_check_every_hours``: the worker reads the catalog back from Meta, sends stale and
+    missing items again through the send gate and reports orphans (it is the only one that calls Meta).
+    The marker ``<synced>/sweep/drift/check.json`` remembers the anchor of the run that last asked.
+    """
+    s, storage, anchor = run.settings, run.storage, run.anchor
+    counts: Counter[str] = Counter()
+    if s.drift_check_every is None:
+        counts["disabled"] = 1
+        return _report(run, DRIFT_COUNTS, counts, dryRun=s.drift_dry_run, messageId=None)
+    marker_key = storage.drift_marker_key()
+    marker = storage.markers("drift").get(marker_key)
+    if not drift_check_due(marker.anchor if marker else None, anchor, s.drift_check_every):
+        counts["recentlySent"] = 1
+        return _report(run, DRIFT_COUNTS, counts, dryRun=s.drift_dry_run, messageId=None)
+    message = drift_check_message(storage.clock(), dry_run=s.drift_dry_run)
+    message_id = storage.send(message)
+    storage.put_marker(marker_key, anchor, message, message_id)
+    counts["sent"] = 1
+    log.info("drift check requested (dry run: %s): message %s", s.drift_dry_run, message_id)
+    return _report(run, DRIFT_COUNTS, counts, dryRun=s.drift_dry_run, messageId=message_id)
 
 
 def warnings_of(health_report: Mapping[str, Any]) -> list[str]:
@@ -360,17 +395,29 @@ def warnings_of(health_report: Mapping[str, Any]) -> list[str]:
         )
     if health_report.get("metricsError"):
         warnings.append(f"metrics not published: {health_report['metricsError']}")
+    if health_report.get("heldManifests"):
+        held = list(health_report.get("held", []))
+        count = int(health_report["heldManifests"])
+        more = f" and {count - len(held)} more" if count > len(held) else ""
+        shown = ", ".join(f"{h['key']} ({'; '.join(h.get('rules', [])) or 'no rule recorded'})" for h in held)
+        warnings.append(
+            f"windows held by a guardrail, nothing sent, their files stay in landing/ "
+            f"(catalog-sync release or discard): {count}: {shown}{more}"
+        )
     return warnings
 
 
 def summarize(reports: Mapping[str, Mapping[str, Any] | None]) -> tuple[dict[str, Any], list[str]]:
     """Combines the task reports; also returns the problems that make the run fail.
 
-    A missing report means the task failed before reporting (its own log says why). ``warnings`` (see
-    ``warnings_of``) are listed in the summary without failing the run.
+    A report that is None means the task failed before reporting (its own log says why); a task absent
+    from ``reports`` did not run here. ``warnings`` (see ``warnings_of``) are listed in the summary without
+    failing the run.
     """
     problems = [
-        f"{task}: no report (the task failed; see its log)" for task in TASKS if reports.get(task) is None
+        f"{task}: no report (the task failed; see its log)"
+        for task in TASKS
+        if task in reports and reports[task] is None
     ]
     health_report = reports.get("health") or {}
     problems += [f"health: {b['message']}" for b in health_report.get("breaches", [])]

@@ -126,5 +126,6 @@ export function envFor(endpoint: string, outputs: Record<string, string>): Recor
     SYNCED_BUCKET: outputs.SyncedBucketName ?? '',
     QUEUE_URL: outputs.QueueUrl ?? '',
     DLQ_URL: outputs.DeadLetterQueueUrl ?? '',
+    STATE_TABLE: outputs.StateTableArn ?? '',
   };
 }

@@ -6,6 +6,11 @@ import {
   type Stack,
 } from '@aws-sdk/client-cloudformation';
 import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  UpdateContinuousBackupsCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
   type Event as S3EventName,
   PutBucketLifecycleConfigurationCommand,
   PutBucketNotificationConfigurationCommand,
@@ -38,6 +43,7 @@ export interface AwsClients {
   cfn: CloudFormationClient;
   s3: S3Client;
   sqs: SQSClient;
+  dynamodb: DynamoDBClient;
 }
 
 export function localClients(endpoint: string, region = 'us-east-1'): AwsClients {
@@ -50,6 +56,7 @@ export function localClients(endpoint: string, region = 'us-east-1'): AwsClients
     cfn: new CloudFormationClient(common),
     s3: new S3Client({ ...common, forcePathStyle: true }),
     sqs: new SQSClient(common),
+    dynamodb: new DynamoDBClient(common),
   };
 }
 
@@ -68,6 +75,14 @@ const APPLIED_BY_CLOUDFORMATION: Record<string, readonly string[]> = {
     'SqsManagedSseEnabled',
     'RedrivePolicy',
     'DelaySeconds',
+    'Tags',
+  ],
+  'AWS::DynamoDB::Table': [
+    'TableName',
+    'BillingMode',
+    'AttributeDefinitions',
+    'KeySchema',
+    'SSESpecification',
     'Tags',
   ],
 };
@@ -154,6 +169,20 @@ const APPLIED_THROUGH_APIS: Record<string, Record<string, Applier>> = {
         new PutBucketPolicyCommand({
           Bucket: String(resolved.Bucket),
           Policy: JSON.stringify({ ...doc, Statement: enforceable }),
+        }),
+      );
+    },
+  },
+  'AWS::DynamoDB::Table': {
+    PointInTimeRecoverySpecification: async ({ dynamodb }, table, v) => {
+      const { PointInTimeRecoveryEnabled } = v as { PointInTimeRecoveryEnabled: boolean | string };
+      await dynamodb.send(
+        new UpdateContinuousBackupsCommand({
+          TableName: table,
+          PointInTimeRecoverySpecification: {
+            PointInTimeRecoveryEnabled:
+              PointInTimeRecoveryEnabled === true || PointInTimeRecoveryEnabled === 'true',
+          },
         }),
       );
     },
@@ -259,7 +288,7 @@ export interface DeployOptions {
 
 /**
  * Deploys the template: CloudFormation creates the stack, then every property that moto's CloudFormation
- * drops is applied from the same template through the S3 and SQS APIs. Safe to run twice: an existing
+ * drops is applied from the same template through the S3, SQS and DynamoDB APIs. Safe to run twice: an existing
  * stack is kept and the API-applied parts are re-applied (they are all idempotent puts).
  */
 export async function deployTemplate(options: DeployOptions): Promise<DeployResult> {
@@ -378,6 +407,10 @@ async function attributeOf(
       new GetQueueAttributesCommand({ QueueUrl: pid, AttributeNames: ['QueueArn'] }),
     );
     return got.Attributes!.QueueArn!;
+  }
+  if (res.Type === 'AWS::DynamoDB::Table' && attr === 'Arn') {
+    const got = await clients.dynamodb.send(new DescribeTableCommand({ TableName: pid }));
+    return got.Table!.TableArn!;
   }
   throw new ProvisionError(`GetAtt ${id}.${attr} (${res.Type}) is not supported by local provisioning`);
 }

@@ -5,7 +5,10 @@ import { opsClients } from '../ops/aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { claimsPrefix, s3MoveClaims } from '../ops/move-claims.ts';
 import { runRedrive, type RedriveMode } from '../ops/redrive.ts';
-import { exitCodeOf, renderOutcome, renderProgress } from '../ops/redrive-render.ts';
+import { queueDepth } from '../ops/queue-depth.ts';
+import { redriveProgressSink } from '../ops/redrive-progress.ts';
+import { exitCodeOf, renderOutcome } from '../ops/redrive-render.ts';
+import { createProgress } from '../progress.ts';
 
 interface RedriveFlags {
   list?: boolean;
@@ -58,7 +61,10 @@ export function registerRedrive(program: Command): void {
         'cancel the message-move task running on the DLQ (moved messages stay moved)',
       ).conflicts('list'),
     )
-    .option('--json', 'print the result as JSON on stdout (progress still goes to stderr)')
+    .option(
+      '--json',
+      'print the result as JSON on stdout (no live progress line; event lines still go to stderr)',
+    )
     .option('--queue-url <url>', 'queue to move messages to (default: QUEUE_URL)')
     .option('--dlq-url <url>', 'dead-letter queue to read (default: DLQ_URL)')
     .addHelpText(
@@ -77,6 +83,9 @@ Examples:
 A message without the worker's verdict reached the DLQ through the queue's maxReceiveCount: the worker
 crashed or timed out on every receive. Listing receives each message once (SQS has no peek) and makes
 it visible again straight away; the receive count it adds is reset by a redrive.
+On a terminal, a move shows a live line on stderr: messages moved, the rate and the time left (against
+the DLQ depth at the start, or the move task's own count). With --json, or when stderr is not a
+terminal, each event is one plain line on stderr instead.
 Exit status: 0 done, 1 a message could not be moved (or may now be in both queues), 2 bad configuration.`,
     )
     .action(async (flags: RedriveFlags) => {
@@ -108,29 +117,38 @@ Exit status: 0 done, 1 a message could not be moved (or may now be in both queue
           })()
         : undefined;
       const abort = new AbortController();
+      const progress = createProgress({ label: 'redrive', unit: 'messages', enabled: !flags.json });
       const onSigint = () => {
         abort.abort();
-        console.error(
-          'redrive: stopping after the current batch; held messages are made visible again (Ctrl-C again quits now)',
-        );
+        const line =
+          'redrive: stopping after the current batch; held messages are made visible again (Ctrl-C again quits now)';
+        if (progress.active) progress.note(line);
+        else console.error(line);
       };
       process.once('SIGINT', onSigint);
       try {
+        if (progress.active && mode === 'move') {
+          // The total the ETA is measured against: what waits in the DLQ now (at most --max).
+          const { visible } = await queueDepth(sqs, dlqUrl);
+          progress.update(0, { total: flags.max === undefined ? visible : Math.min(flags.max, visible) });
+        }
         const outcome = await runRedrive(
           {
             sqs,
             claims,
             sleep: (ms) => delay(ms, undefined, { signal: abort.signal }).catch(() => undefined),
             signal: abort.signal,
-            onProgress: (p) => console.error(renderProgress(p)),
+            onProgress: redriveProgressSink(progress, (line) => console.error(line)),
           },
           { mode, dlqUrl, queueUrl, match: flags.match, max: flags.max },
         );
+        progress.finish();
         process.stdout.write(
           flags.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${renderOutcome(outcome, queueUrl)}\n`,
         );
         process.exitCode = exitCodeOf(outcome);
       } finally {
+        progress.finish();
         process.off('SIGINT', onSigint);
         sqs.destroy();
         s3.destroy();

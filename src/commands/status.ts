@@ -4,6 +4,8 @@ import { loadConfig } from '../config.ts';
 import { opsClients } from '../ops/aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { recentHours } from '../ops/hours.ts';
+import { readDriftStatus, renderDriftStatus } from '../drift/status-section.ts';
+import { readHeldWindows, renderHeldWindows } from '../guardrails/status-section.ts';
 import { queueDepth } from '../ops/queue-depth.ts';
 import { renderManifest, renderOverview, renderProduct, type QueueStatus } from '../ops/status-render.ts';
 import {
@@ -107,14 +109,41 @@ Reads SYNCED_BUCKET (with SYNCED_PREFIX and ERRORS_PREFIX), and QUEUE_URL and DL
           print(renderProduct(report), report);
         } else if (flags.manifest !== undefined) {
           const detail = await readManifestDetail(store, flags.manifest, hours);
-          print(renderManifest(detail), detail);
+          // Held, released or discarded by an operator (src/guardrails/): who, when and why.
+          const m = detail.manifest as { held?: unknown; released?: unknown; discarded?: unknown };
+          const extra = [
+            ...(m.held ? [`  held: ${JSON.stringify(m.held)}`] : []),
+            ...(m.released ? [`  released: ${JSON.stringify(m.released)}`] : []),
+            ...(m.discarded ? [`  discarded: ${JSON.stringify(m.discarded)}`] : []),
+          ];
+          print([renderManifest(detail), ...extra].join('\n'), detail);
         } else {
           const [manifests, queues] = await Promise.all([
             readRecentManifests(store, hours),
             queueStatus(sqs, env),
           ]);
+          // Extras of guardrails and drift: a report this role may not read is a note, not a failure.
+          const notes: string[] = [];
+          const [held, drift] = await Promise.all([
+            readHeldWindows(store, manifests).catch((err: Error) => {
+              notes.push(`could not read the held windows: ${err.message}`);
+              return [];
+            }),
+            readDriftStatus(store).catch((err: Error) => {
+              notes.push(`could not read the newest drift report (synced/drift/): ${err.message}`);
+              return null;
+            }),
+          ]);
           const overview = { generatedAt: now.toISOString(), hours: flags.hours, manifests, queues };
-          print(renderOverview(overview), overview);
+          print(
+            [
+              renderOverview(overview),
+              ...renderHeldWindows(held),
+              ...renderDriftStatus(drift),
+              ...notes,
+            ].join('\n'),
+            { ...overview, held, drift, notes },
+          );
         }
       } finally {
         s3.destroy();

@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { createReadStream, statSync } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
 import { CommanderError, type Command } from 'commander';
 import { checkFile, type FileCheck } from '../ingest/file-check.ts';
 import { loadIngestOptions, type CurrencySource } from '../ingest/options.ts';
 import type { FileProblem, IngestOptions } from '../ingest/types.ts';
+import { createProgress, type Progress } from '../progress.ts';
 
 /**
  * `catalog-sync validate <file.csv>`: the worker's own reader run offline on a local file, so what it says
@@ -36,7 +37,10 @@ bare prices are checked as USD (decimal places differ: JPY has none, KWD three) 
 Also read from the environment, as the worker reads them: COLUMN_MAP, DEFAULT_CONDITION,
 TITLE_MAX_LENGTH, DESCRIPTION_MAX_LENGTH (see .env.example).
 
-Lines are the lines a record starts on, header = line 1, as an editor shows them.`;
+Lines are the lines a record starts on, header = line 1, as an editor shows them.
+
+On a terminal, a live line on stderr shows the bytes and lines read, the rate and the time left; with
+--json, or when stderr is not a terminal, nothing but the result is printed.`;
 
 export function registerValidate(program: Command): void {
   program
@@ -52,7 +56,20 @@ export function registerValidate(program: Command): void {
     })
     .action(async (file: string, flags: { json?: boolean; currency?: string }) => {
       const { options, currencySource } = loadIngestOptions(process.env, flags.currency);
-      const report = await validateFile(file, () => createReadStream(file), options, currencySource);
+      const progress = createProgress({
+        label: `validate ${file}`,
+        unit: 'bytes',
+        total: sizeOf(file),
+        enabled: !flags.json,
+      });
+      const open = () =>
+        progress.active ? countProgress(createReadStream(file), progress) : createReadStream(file);
+      let report: ValidateReport;
+      try {
+        report = await validateFile(file, open, options, currencySource);
+      } finally {
+        progress.finish();
+      }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
@@ -65,6 +82,30 @@ export function registerValidate(program: Command): void {
       }
       process.exitCode = exitCodeOf(report);
     });
+}
+
+function sizeOf(file: string): number | null {
+  try {
+    return statSync(file).size;
+  } catch {
+    return null; // validateFile reports the file as unreadable
+  }
+}
+
+/** Passes the bytes on unchanged, reporting bytes read and lines seen to the progress line. */
+export function countProgress(input: Readable, progress: Progress): Readable {
+  let bytes = 0;
+  let lines = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      progress.update(bytes, { status: `${lines.toLocaleString('en-US')} lines` });
+      done(null, chunk);
+    },
+  });
+  input.on('error', (err) => counter.destroy(err));
+  return input.pipe(counter);
 }
 
 export async function validateFile(

@@ -10,7 +10,15 @@ import {
 } from './graph-error.ts';
 import { tokenFormatProblem } from './token-format.ts';
 import { fixedToken, type TokenSource } from './token-source.ts';
-import type { BatchIssue, BatchStatus, CatalogClient, CatalogItem, ItemsBatchAccepted } from './types.ts';
+import type {
+  BatchIssue,
+  BatchStatus,
+  CatalogClient,
+  CatalogItem,
+  ItemsBatchAccepted,
+  ListProductsOptions,
+  ProductsPage,
+} from './types.ts';
 import { BUC_HEADER, parseBucUsage } from './usage-header.ts';
 
 /**
@@ -258,6 +266,49 @@ class ItemsBatchClient implements CatalogClient {
     return parseItemsBatchResponse(res.body);
   }
 
+  async listProducts(options: ListProductsOptions): Promise<ProductsPage> {
+    // A read of the catalog's edge: classified and retried as the catalog node's reads are.
+    const endpoint: GraphEndpoint = 'catalog';
+    const res = await this.withRetries(endpoint, options.signal, {}, (token) => {
+      const q = new URLSearchParams({ fields: options.fields.join(','), limit: String(options.limit) });
+      if (options.after) q.set('after', options.after);
+      if (options.filter) q.set('filter', JSON.stringify(options.filter));
+      const proof = this.proof(token);
+      if (proof) q.set('appsecret_proof', proof);
+      return this.request(endpoint, `${this.base}/products?${q}`, { method: 'GET' }, options.signal, token);
+    });
+    return parseProductsPage(res.body);
+  }
+
+  async deleteItems(ids: string[], options: { signal?: AbortSignal } = {}): Promise<ItemsBatchAccepted> {
+    const endpoint: GraphEndpoint = 'items_batch';
+    if (ids.length === 0 || ids.length > this.maxItems) {
+      throw new GraphApiError({
+        kind: ids.length === 0 ? 'invalid-parameter' : 'payload-too-large',
+        endpoint,
+        message: `items_batch: ${ids.length} deletions; send 1 to ${this.maxItems} per call`,
+      });
+    }
+    const res = await this.withRetries(endpoint, options.signal, { items: ids.length }, (token) =>
+      this.request(
+        endpoint,
+        `${this.base}/items_batch`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: this.itemsBatchBody(
+            ids.map((id) => ({ id })),
+            this.proof(token),
+            'DELETE',
+          ),
+        },
+        options.signal,
+        token,
+      ),
+    );
+    return parseItemsBatchResponse(res.body);
+  }
+
   async checkBatchStatus(handle: string, options: { signal?: AbortSignal } = {}): Promise<BatchStatus> {
     const endpoint: GraphEndpoint = 'check_batch_request_status';
     const res = await this.withRetries(endpoint, options.signal, {}, (token) => {
@@ -282,11 +333,12 @@ class ItemsBatchClient implements CatalogClient {
   private itemsBatchBody(
     items: CatalogItem[],
     proof: string | null = this.proof(this.tokens.current()),
+    method: 'UPDATE' | 'DELETE' = 'UPDATE',
   ): string {
     const body: Record<string, unknown> = {
       item_type: 'PRODUCT_ITEM',
       allow_upsert: true,
-      requests: items.map((data) => ({ method: 'UPDATE', data })),
+      requests: items.map((data) => ({ method, data })),
     };
     if (proof) body.appsecret_proof = proof;
     return JSON.stringify(body);
@@ -577,6 +629,22 @@ export function parseItemsBatchResponse(body: unknown): ItemsBatchAccepted {
       })
     : [];
   return { handle: typeof first === 'string' && first !== '' ? first : null, validation };
+}
+
+/**
+ * A page of GET /{catalog_id}/products: `data`, and `paging.cursors.after` while `paging.next` says there
+ * is more (Graph API cursor paging: no `next` means the last page).
+ */
+export function parseProductsPage(body: unknown): ProductsPage {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as {
+    data?: unknown;
+    paging?: { cursors?: { after?: unknown }; next?: unknown };
+  };
+  if (!Array.isArray(b.data)) throw unexpected('catalog', 'no "data" array in the products page');
+  const items = b.data.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null);
+  const after = b.paging?.cursors?.after;
+  const more = typeof b.paging?.next === 'string' && b.paging.next !== '';
+  return { items, after: more && typeof after === 'string' && after !== '' ? after : null };
 }
 
 const issues = (list: unknown): BatchIssue[] =>

@@ -54,6 +54,26 @@ export type GraphErrorKind =
   | 'budget-exhausted' // our own hourly budget says wait; not an error Meta returned
   | 'unknown';
 
+/** One read of the catalog's items (GET /{catalog_id}/products). */
+export interface ListProductsOptions {
+  /** Item fields as the Graph API reads them (retailer_id, name, price, url, …), not items_batch's names. */
+  fields: readonly string[];
+  /** Items per page; Meta may return fewer. */
+  limit: number;
+  /** The `after` cursor of the previous page; absent for the first. */
+  after?: string | null;
+  /** Meta's filter rule, e.g. {"retailer_id": {"eq": "SKU-1"}}; sent as JSON. */
+  filter?: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface ProductsPage {
+  /** The items as Meta answered them (fields asked for, Meta's FBID in `id`). */
+  items: Record<string, unknown>[];
+  /** Cursor of the next page; null on the last page (Meta's answer had no `paging.next`). */
+  after: string | null;
+}
+
 export interface CatalogClient {
   /** POST items_batch with UPDATE (upsert) records. Throws GraphApiError after bounded retries. */
   itemsBatch(items: CatalogItem[], options?: { signal?: AbortSignal }): Promise<ItemsBatchAccepted>;
@@ -76,4 +96,15 @@ export interface CatalogClient {
    * readable; 'transient': Secrets Manager did not answer), keeping the token in force.
    */
   refreshCredentials(): Promise<void>;
+  /**
+   * One page of the catalog's items: `GET /{catalog_id}/products?fields=…&limit=…&after=…`, retried like
+   * the other reads, not counted against the items_batch budget (reads are Meta's Catalog Management
+   * bucket; 80009 when it is spent). Optional: only the Graph client reads the catalog back (drift checks).
+   */
+  listProducts?(options: ListProductsOptions): Promise<ProductsPage>;
+  /**
+   * items_batch with one `DELETE` record per retailer id, through the same budget and retries as
+   * itemsBatch. Optional, like listProducts: used only to delete orphans (drift checks, when configured).
+   */
+  deleteItems?(ids: string[], options?: { signal?: AbortSignal }): Promise<ItemsBatchAccepted>;
 }

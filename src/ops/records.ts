@@ -4,7 +4,8 @@
  * document it could not read instead of failing the whole report.
  */
 
-export type ManifestState = 'pending' | 'submitted' | 'finished' | 'archived' | 'abandoned';
+export type ManifestState =
+  'pending' | 'submitted' | 'finished' | 'archived' | 'abandoned' | 'held' | 'discarded';
 export type BatchStatus = 'unsent' | 'running' | 'finished' | 'error';
 
 export interface ManifestSource {

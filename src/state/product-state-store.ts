@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { mapLimit } from '../map-limit.ts';
 import { ConditionFailedError, getJson, putJson } from '../worker/s3-json.ts';
 import {
@@ -12,10 +12,32 @@ import { LeaseLostError } from './catalog-lease.ts';
 import { mergeEntry, type StateUpdate } from './send-gate.ts';
 
 /**
- * Reads and writes the sharded product state (format in product-state.ts). Only the shards a flush
- * touches are read; every write is conditional on the ETag read (or on the shard not existing yet),
- * and a lost race re-reads and re-merges, so concurrent workers never overwrite a newer stamp.
+ * The product state store: what the send paths need of it, and its S3 implementation.
+ *
+ * `ProductStateStore` is the contract every store keeps (the S3 shards here; DynamoDB in
+ * dynamo-state-store.ts; STATE_STORE picks one, state-store.ts builds it):
+ * - `read(ids)` returns a snapshot of those products' entries;
+ * - `merge(updates, snapshot?, fence?)` applies `mergeEntry` (send-gate.ts) per product, each write
+ *   conditional on what was read; a lost race re-reads and re-merges, so concurrent workers never
+ *   overwrite a newer stamp. With `fence` (the catalog lease token), a product already written under a
+ *   higher token refuses the write with LeaseLostError.
+ *
+ * The S3 store below keeps the sharded layout of product-state.ts: only the shards a flush touches are
+ * read; every write is conditional on the ETag read (or on the shard not existing yet). Its cost grows
+ * with the catalog (a shard holds ~1/256 of it), which is why DynamoDB exists.
  */
+
+/** The state of the products a read was about. */
+export interface StateSnapshot {
+  get(id: string): ProductStateEntry | undefined;
+}
+
+export interface ProductStateStore {
+  read(ids: Iterable<string>): Promise<StateSnapshot>;
+  merge(updates: Map<string, StateUpdate>, snapshot?: StateSnapshot, fence?: number): Promise<void>;
+  /** Every product's entry (whole-state readers: drift, export); cost proportional to the catalog. */
+  entries(): AsyncIterable<[string, ProductStateEntry]>;
+}
 
 export interface StateStoreOptions {
   s3: S3Client;
@@ -36,8 +58,8 @@ export class StateConflictError extends Error {
   override readonly name = 'StateConflictError';
 }
 
-/** The state of the products a flush is about, as read; `etags` let the later merge skip a re-read. */
-export class StateSnapshot {
+/** The shards read, with their ETags, so the later merge can skip a re-read. */
+export class S3StateSnapshot implements StateSnapshot {
   readonly shards: Map<string, LoadedShard>;
   constructor(shards: Map<string, LoadedShard>) {
     this.shards = shards;
@@ -47,7 +69,7 @@ export class StateSnapshot {
   }
 }
 
-export class ProductStateStore {
+export class S3StateStore implements ProductStateStore {
   readonly #s3: S3Client;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -62,10 +84,57 @@ export class ProductStateStore {
     this.#maxAttempts = options.maxAttempts ?? 10;
   }
 
-  async read(ids: Iterable<string>): Promise<StateSnapshot> {
+  async read(ids: Iterable<string>): Promise<S3StateSnapshot> {
     const shards = [...new Set([...ids].map(shardOf))].sort();
     const loaded = await mapLimit(shards, this.#concurrency, (s) => this.#readShard(s));
-    return new StateSnapshot(new Map(shards.map((s, i) => [s, loaded[i]!])));
+    return new S3StateSnapshot(new Map(shards.map((s, i) => [s, loaded[i]!])));
+  }
+
+  /** The shard (as stored) and its fence for each id that has an entry: the legacy read of the DynamoDB store. */
+  async readWithFence(
+    ids: Iterable<string>,
+  ): Promise<Map<string, { entry: ProductStateEntry; fence: number }>> {
+    const snapshot = await this.read(ids);
+    const out = new Map<string, { entry: ProductStateEntry; fence: number }>();
+    for (const id of ids) {
+      const loaded = snapshot.shards.get(shardOf(id));
+      const entry = loaded?.shard.products[id];
+      if (entry) out.set(id, { entry, fence: loaded.shard.fence ?? 0 });
+    }
+    return out;
+  }
+
+  /** True when no shard exists under <prefix>state/ (one LIST). */
+  async isEmpty(): Promise<boolean> {
+    const res = await this.#s3.send(
+      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: `${this.#prefix}state/`, MaxKeys: 1 }),
+    );
+    return (res.KeyCount ?? res.Contents?.length ?? 0) === 0;
+  }
+
+  /** Every shard that exists, by name (`3f`). */
+  async *shards(): AsyncIterable<[string, ProductStateShard]> {
+    let token: string | undefined;
+    do {
+      const res = await this.#s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.#bucket,
+          Prefix: `${this.#prefix}state/`,
+          ContinuationToken: token,
+        }),
+      );
+      const names = (res.Contents ?? [])
+        .map((o) => o.Key ?? '')
+        .filter((k) => /\/[0-9a-f]{2}\.json$/.test(k))
+        .map((k) => k.slice(-'xx.json'.length, -'.json'.length));
+      const loaded = await mapLimit(names, this.#concurrency, (s) => this.#readShard(s));
+      for (let i = 0; i < names.length; i++) yield [names[i]!, loaded[i]!.shard];
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async *entries(): AsyncIterable<[string, ProductStateEntry]> {
+    for await (const [, shard] of this.shards()) yield* Object.entries(shard.products);
   }
 
   /**
@@ -74,6 +143,7 @@ export class ProductStateStore {
    * with LeaseLostError, so a worker that lost its lease cannot overwrite the new holder's decisions.
    */
   async merge(updates: Map<string, StateUpdate>, snapshot?: StateSnapshot, fence?: number): Promise<void> {
+    const known = snapshot instanceof S3StateSnapshot ? snapshot : undefined;
     const byShard = new Map<string, [string, StateUpdate][]>();
     for (const [id, update] of updates) {
       const shard = shardOf(id);
@@ -82,7 +152,7 @@ export class ProductStateStore {
       byShard.set(shard, list);
     }
     await mapLimit([...byShard], this.#concurrency, ([shard, list]) =>
-      this.#mergeShard(shard, list, snapshot?.shards.get(shard), fence),
+      this.#mergeShard(shard, list, known?.shards.get(shard), fence),
     );
   }
 
@@ -139,3 +209,9 @@ export class ProductStateStore {
     }
   }
 }
+
+/**
+ * The S3 store under the name the send paths use: `new ProductStateStore(...)` is the S3 store, and the
+ * type `ProductStateStore` is the contract above that every store implements.
+ */
+export const ProductStateStore = S3StateStore;

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.ts';
 import { failpoint } from '../failpoints.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
-import type { CatalogClient, ItemsBatchAccepted } from '../meta/types.ts';
+import type { CatalogClient, CatalogItem, ItemsBatchAccepted } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import { LeaseLostError, type CatalogLease, type HeldLease } from '../state/catalog-lease.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
@@ -9,6 +9,8 @@ import type { StateUpdate } from '../state/send-gate.ts';
 import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from './backoff.ts';
 import { planChunks, updateRecordBytes } from './chunking.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
+import { withLastValues } from '../guardrails/facts.ts';
+import { findHeldCovering, type WindowGuard } from '../guardrails/window-check.ts';
 import { gateUnderLease, type GateDeps } from './gated-send.ts';
 import {
   covers,
@@ -58,13 +60,36 @@ export interface FlushDeps extends GateDeps {
   abandonAfterMs: number;
   retry: BackoffPolicy;
   metrics?: ServiceMetrics | undefined;
+  /** The guardrails (src/guardrails/): a window that trips a rule is held, not sent. */
+  guard?: WindowGuard | undefined;
 }
 
 export interface FlushResult {
   key: string;
   manifest: Versioned<Manifest>;
-  /** False when nothing was sent: the manifest went straight to `finished`. */
+  /** False when nothing was sent: the manifest went straight to `finished` (or `held`). */
   needsPolling: boolean;
+  /** A guardrail held the window: the manifest is `held`, nothing was sent. */
+  held?: boolean;
+}
+
+/**
+ * The items_batch calls a set of items takes: as few as possible within the item and byte limits, each
+ * chunk measured with the client's own body. The flush and `catalog-sync plan` both use it, so a plan's
+ * call estimate is what the flush then spends.
+ */
+export function planSendChunks<T extends { item: CatalogItem }>(
+  client: Pick<CatalogClient, 'payloadBytes'>,
+  limits: { batchMaxItems: number; maxPayloadBytes: number },
+  toSend: readonly T[],
+): T[][] {
+  return planChunks(
+    toSend,
+    { maxItems: limits.batchMaxItems, maxBytes: limits.maxPayloadBytes },
+    (cs) => client.payloadBytes(cs.map((c) => c.item)),
+    // Each chunk is then measured exactly with the client's own body.
+    (c) => updateRecordBytes(c.item),
+  );
 }
 
 export async function flushWindow(
@@ -116,14 +141,12 @@ async function flushUnderLease(
       ties: buffer.keyTies,
     });
   }
-  const chunks = planChunks(
-    toSend,
-    { maxItems: deps.batchMaxItems, maxBytes: deps.maxPayloadBytes },
-    (cs) => deps.client.payloadBytes(cs.map((c) => c.item)),
-    // Each chunk is then measured exactly with the client's own body.
-    (c) => updateRecordBytes(c.item),
-  );
+  const chunks = planSendChunks(deps.client, deps, toSend);
   if (buffer.redelivered) await abandonEarlier(deps, buffer, key, log);
+  const held =
+    chunks.length > 0 && deps.guard
+      ? await deps.guard.check({ toSend, snapshot, sources: buffer.sources, now: startedAt })
+      : null;
 
   const iso = new Date(startedAt).toISOString();
   const chunkOf = new Map(chunks.map((c, i) => [i, c]));
@@ -131,7 +154,7 @@ async function flushUnderLease(
     schemaVersion: 1,
     manifestId,
     window: buffer.window,
-    state: chunks.length > 0 ? 'pending' : 'finished',
+    state: chunks.length > 0 ? (held ? 'held' : 'pending') : 'finished',
     createdAt: iso,
     updatedAt: iso,
     submittedAt: null,
@@ -149,6 +172,7 @@ async function flushUnderLease(
       calls: 0,
     },
     errorReportKeys: [],
+    ...(held ? { held } : {}),
   };
   const summary = {
     sources: manifest.sources.length,
@@ -160,8 +184,40 @@ async function flushUnderLease(
   if (chunks.length === 0) {
     const created = await deps.manifests.create(key, manifest);
     await deps.state.merge(updates, snapshot, lease.token);
+    await deps.guard?.afterSend({ toSend, snapshot, sources: buffer.sources });
     log.info('flush had nothing to send; manifest finished', { stage: 'manifest-finished', ...summary });
     return { key, manifest: created, needsPolling: false };
+  }
+
+  if (held) {
+    // Nothing is sent and nothing enters the product state: the payloads and the manifest are the record.
+    const again = buffer.redelivered
+      ? await findHeldCovering(
+          deps.manifests,
+          manifestFolder(deps.syncedPrefix, buffer.window),
+          buffer.sources,
+        )
+      : null;
+    if (again) {
+      log.info('these files are held already; the earlier hold stands', { held: again.key });
+      return { key: again.key, manifest: again.manifest, needsPolling: false, held: true };
+    }
+    await mapLimit([...chunkOf], 8, ([i, c]) => writePayload(deps, manifestId, i, c, buffer));
+    const created = await deps.manifests.create(key, manifest);
+    await deps.state.merge(updates, snapshot, lease.token);
+    deps.metrics?.count('WindowsHeld');
+    log.error(
+      'WINDOW HELD by a guardrail: nothing was sent. Check the evidence, then `catalog-sync release` or ' +
+        '`catalog-sync discard` the manifest (status shows it).',
+      {
+        alert: 'window-held',
+        stage: 'manifest-held',
+        manifestKey: key,
+        rules: held.rules.map((r) => r.message),
+        ...summary,
+      },
+    );
+    return { key, manifest: created, needsPolling: false, held: true };
   }
 
   await mapLimit([...chunkOf], 8, ([i, c]) => writePayload(deps, manifestId, i, c, buffer));
@@ -175,11 +231,15 @@ async function flushUnderLease(
       const u = settlesAt.get(c.item.id);
       updates.set(c.item.id, {
         kind: 'decided',
-        entry: { h: c.hash, ...c.stamp, m: key, b: index, at, open: true, ...(u ? { u } : {}) },
+        entry: withLastValues(
+          { h: c.hash, ...c.stamp, m: key, b: index, at, open: true, ...(u ? { u } : {}) },
+          c.item,
+        ),
       });
     }
   }
   await deps.state.merge(updates, snapshot, lease.token);
+  await deps.guard?.afterSend({ toSend, snapshot, sources: buffer.sources });
   log.info('product state: sends decided', { stage: 'state-updated', products: updates.size });
   failpoint('flush.after-intent-write');
 

@@ -8,7 +8,33 @@ import type { RowCounts, WindowSource } from './window-buffer.ts';
  * is the contract with the DAG; these types follow it field for field.
  */
 
-export type ManifestState = 'pending' | 'submitted' | 'finished' | 'archived' | 'abandoned';
+export type ManifestState =
+  | 'pending'
+  | 'submitted'
+  | 'finished'
+  | 'archived'
+  | 'abandoned'
+  /** A guardrail stopped the window before anything was sent: waits for `release` or `discard`. */
+  | 'held'
+  /** An operator dropped a held window (`discard`): final, nothing of it was sent. */
+  | 'discarded';
+
+/** One guardrail rule a held window tripped, with the evidence (src/guardrails/rules.ts). */
+export interface HeldRule {
+  rule: string;
+  message: string;
+  value: number;
+  threshold: number;
+  evidence: { count: number; of: number; examples: { id: string; old: string | null; new: string | null }[] };
+}
+
+/** Why and when a window was held; set with state `held`, kept after a release or a discard. */
+export interface HeldInfo {
+  at: string;
+  rules: HeldRule[];
+  /** The known catalog size the percentage rules were measured against. */
+  knownProducts: number;
+}
 
 export interface ManifestSource {
   bucket: string;
@@ -101,6 +127,14 @@ export interface Manifest {
   errorReportKeys: string[];
   /** While the flush waits before its next items_batch call (throttling, call budget): why and until when. */
   waiting?: { reason: string; since: string; until: string } | null;
+  /** Set when a guardrail held the window (state `held`). */
+  held?: HeldInfo;
+  /** Who released a held window (`catalog-sync release`), when it was asked and when the worker took it. */
+  released?: { by: string; requestedAt: string; at: string };
+  /** Who discarded a held window (`catalog-sync discard`), why and when. */
+  discarded?: { by: string; reason: string; at: string };
+  /** A drift repair (src/drift/): the drift report whose stale and missing items this manifest sends again. */
+  driftReport?: string;
 }
 
 /** The exact items of one batch, as stored at synced/batches/<manifestId>/<index>.json. */
@@ -108,8 +142,12 @@ export interface BatchPayload {
   manifestId: string;
   batchIndex: number;
   requests: { method: 'UPDATE'; data: Record<string, unknown> }[];
-  /** Where each item came from; `v` is the row's version column value (absent in older payloads). */
-  origins: { id: string; key: string; line: number; v?: number | null }[];
+  /**
+   * Where each item came from; `v` is the row's version column value (absent in older payloads). `t` and
+   * `q` are the exact source time and sequencer when the manifest's sources cannot say them (a drift repair
+   * sends items of many files and uploads); absent otherwise.
+   */
+  origins: { id: string; key: string; line: number; v?: number | null; t?: number; q?: string | null }[];
 }
 
 export function newManifestId(window: string, now: number): string {
@@ -232,5 +270,5 @@ export function computeCounts(
 }
 
 export function isFinal(state: ManifestState): boolean {
-  return state === 'finished' || state === 'archived' || state === 'abandoned';
+  return state === 'finished' || state === 'archived' || state === 'abandoned' || state === 'discarded';
 }

@@ -31,6 +31,10 @@ export type QueueMessage =
   | { kind: 's3-test-event'; bucket: string | null }
   | { kind: 'straggler'; object: ObjectRef; reason: string }
   | { kind: 'status-recheck'; manifestKey: string }
+  /** `catalog-sync release`: send a held manifest (src/guardrails/release.ts). */
+  | { kind: 'release'; manifestKey: string; by: string; requestedAt: string }
+  /** The DAG's drift schedule: read the catalog back and repair it (src/drift/). */
+  | { kind: 'drift-check'; dryRun: boolean }
   | { kind: 'invalid'; deadLetter: 'unparseable' | 'unsupported-version'; reason: string };
 
 const SWEEP_VERSION = 1;
@@ -121,6 +125,15 @@ function parseSweep(msg: Record<string, unknown>): QueueMessage {
   if (msg.kind === 'catalog-sync.status-recheck') {
     return { kind: 'status-recheck', manifestKey: String(msg.manifestKey) };
   }
+  if (msg.kind === 'catalog-sync.release') {
+    return {
+      kind: 'release',
+      manifestKey: String(msg.manifestKey),
+      by: String(msg.by),
+      requestedAt: String(msg.sentAt),
+    };
+  }
+  if (msg.kind === 'catalog-sync.drift-check') return { kind: 'drift-check', dryRun: msg.dryRun === true };
   return {
     kind: 'straggler',
     reason: String(msg.reason),

@@ -192,6 +192,11 @@ async function resendBatch(
 
 /** The source stamp of an item, from the manifest's record of its file (and the row's version). */
 function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceStamp {
+  // A drift repair records each item's exact stamp: its items come from many files and uploads.
+  if (typeof origin.t === 'number') {
+    const v = origin.v === undefined || origin.v === null ? {} : { v: origin.v };
+    return { t: origin.t, s: origin.key, q: origin.q ?? null, ...v };
+  }
   // The newest version of that key in the window is the one the window sent.
   const sources = m.sources.filter((s) => s.key === origin.key);
   const src = sources.sort((a, b) => Date.parse(b.eventTime) - Date.parse(a.eventTime))[0];

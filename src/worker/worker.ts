@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityCommand,
@@ -16,7 +17,7 @@ import { failpoint } from '../failpoints.ts';
 import type { CallBudget } from '../meta/call-budget.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import { CatalogLease } from '../state/catalog-lease.ts';
-import { ProductStateStore } from '../state/product-state-store.ts';
+import { createStateStore } from '../state/state-store.ts';
 import { AbortedError, backoffDelay, sleep } from './backoff.ts';
 import { receiveCountOf, sendToDeadLetterQueue } from './dead-lettering.ts';
 import type { FlushReason } from './debounce.ts';
@@ -33,6 +34,11 @@ import type { Versioned } from './s3-json.ts';
 import { pollManifest, type PollDeps } from './status-poller.ts';
 import { windowBefore, windowOf } from './time-window.ts';
 import { OpenWindows, type OpenWindow } from './open-windows.ts';
+import { GuardrailHistory } from '../guardrails/history-store.ts';
+import { releaseHeld } from '../guardrails/release.ts';
+import { createWindowGuard, type GuardrailConfig } from '../guardrails/window-check.ts';
+import { inspectCatalog } from '../drift/inspect.ts';
+import { repairAndReport, type RepairDeps } from '../drift/repair.ts';
 
 /**
  * The long-running consumer: receives S3 events and sweep messages, reads each file into the open window
@@ -47,6 +53,8 @@ export type WorkerConfig = Pick<
   | 'landingPrefix'
   | 'syncedBucket'
   | 'syncedPrefix'
+  | 'stateStore'
+  | 'stateTable'
   | 'errorsPrefix'
   | 'queueUrl'
   | 'dlqUrl'
@@ -78,12 +86,21 @@ export type WorkerConfig = Pick<
   | 'unknownRetryMax'
   | 'unknownRetryBaseMs'
   | 'versionColumn'
->;
+  | 'driftFields'
+  | 'driftPageSize'
+  | 'driftConfirmMax'
+  | 'driftBudgetReserve'
+  | 'driftDeleteOrphans'
+  | 'driftDeleteMax'
+> &
+  GuardrailConfig;
 
 export interface WorkerDeps {
   config: WorkerConfig;
   s3: S3Client;
   sqs: SQSClient;
+  /** For STATE_STORE=dynamodb; built from the environment when not given. */
+  dynamodb?: DynamoDBClient;
   client: CatalogClient;
   readRows: RowReader;
   logger: Logger;
@@ -106,6 +123,8 @@ export class Worker {
   readonly #flushDeps: FlushDeps;
   readonly #pollDeps: PollDeps;
   readonly #intake: IntakeDeps;
+  /** Drift repairs and releases send through the same gate and lease as flushes. */
+  readonly #repairDeps: RepairDeps;
 
   readonly #windows: OpenWindows;
   /** Tasks (windows, re-checks) not yet completed; a message is only held for live tasks. */
@@ -161,11 +180,7 @@ export class Worker {
       ingest,
       writeReport: (r) => writeRowReport(reports, r, this.#now()),
     };
-    const state = new ProductStateStore({
-      s3: deps.s3,
-      bucket: c.syncedBucket,
-      syncedPrefix: c.syncedPrefix,
-    });
+    const state = createStateStore(c, { s3: deps.s3, dynamodb: deps.dynamodb });
     const lease = new CatalogLease({
       s3: deps.s3,
       bucket: c.syncedBucket,
@@ -199,8 +214,26 @@ export class Worker {
       waitMaxMs: c.statusPollMaxMs,
       metrics: deps.metrics,
     };
+    const history = new GuardrailHistory(
+      { s3: deps.s3, bucket: c.syncedBucket, syncedPrefix: c.syncedPrefix, state },
+      this.#now,
+    );
+    this.#repairDeps = {
+      ...gate,
+      s3: deps.s3,
+      bucket: c.syncedBucket,
+      catalogId: c.catalogId,
+      batchMaxItems: c.batchMaxItems,
+      maxPayloadBytes: c.maxPayloadBytes,
+      fields: c.driftFields,
+      budgetReserve: c.driftBudgetReserve,
+      deleteOrphans: c.driftDeleteOrphans,
+      deleteMax: c.driftDeleteMax,
+      history,
+    };
     this.#flushDeps = {
       ...gate,
+      guard: createWindowGuard({ history, config: c, logger: deps.logger }),
       catalogId: c.catalogId,
       batchMaxItems: c.batchMaxItems,
       maxPayloadBytes: c.maxPayloadBytes,
@@ -328,6 +361,18 @@ export class Worker {
         const task = this.#newTask(`recheck:${msg.manifestKey}`);
         this.#held.hold(message, [task], receivedAt);
         void this.#recheck(task, msg.manifestKey);
+        return undefined;
+      }
+      case 'release': {
+        const task = this.#newTask(`release:${msg.manifestKey}`);
+        this.#held.hold(message, [task], receivedAt);
+        void this.#release(task, msg);
+        return undefined;
+      }
+      case 'drift-check': {
+        const task = this.#newTask('drift-check');
+        this.#held.hold(message, [task], receivedAt);
+        void this.#driftCheck(task, msg.dryRun);
         return undefined;
       }
       case 's3-event':
@@ -482,7 +527,7 @@ export class Worker {
         this.#d.metrics?.record('FlushDurationMs', this.#now() - started);
         this.#d.metrics?.record('HeldMessages', this.#held.size);
         if (result.needsPolling) this.#follow(result.key, result.manifest);
-        else this.#d.metrics?.count('SyncSucceeded');
+        else if (!result.held) this.#d.metrics?.count('SyncSucceeded');
         this.#d.metrics?.flush({ window: open.buffer.window, manifestId: result.manifest.value.manifestId });
         return;
       } catch (err) {
@@ -577,6 +622,82 @@ export class Worker {
       .finally(() => this.#polls.delete(key));
     this.#polls.set(key, p);
     return p;
+  }
+
+  /** Runs `step` after the flushes already queued here (normal traffic first), one at a time with them. */
+  #afterFlushes<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#flushChain.then(step);
+    this.#flushChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** `catalog-sync release`: send a held manifest (src/guardrails/release.ts), then follow it. */
+  async #release(task: string, msg: { manifestKey: string; by: string; requestedAt: string }): Promise<void> {
+    const log = this.#log.child({ manifestKey: msg.manifestKey });
+    try {
+      const outcome = await this.#afterFlushes(() =>
+        releaseHeld(
+          this.#repairDeps,
+          { key: msg.manifestKey, by: msg.by, requestedAt: msg.requestedAt },
+          this.#workAbort.signal,
+        ),
+      );
+      if (outcome.kind === 'released') void this.#follow(msg.manifestKey, outcome.manifest);
+      else log.warn('release: the manifest is not held; acknowledged', { outcome: outcome.kind, ...outcome });
+      await this.#finishTask(task, 'delete');
+    } catch (err) {
+      if (err instanceof SubmissionHaltedError) this.#halt(err);
+      else log.error('release failed; the message goes back to the queue', { err });
+      await this.#finishTask(task, 'release');
+    }
+  }
+
+  /**
+   * The DAG's drift check (src/drift/): the catalog is read back and classified outside the flush chain
+   * (no lease, nothing sent); the repair runs after the flushes queued here, under the lease.
+   */
+  async #driftCheck(task: string, dryRun: boolean): Promise<void> {
+    const c = this.#c;
+    try {
+      const findings = await inspectCatalog(
+        {
+          s3: this.#d.s3,
+          bucket: c.syncedBucket,
+          syncedPrefix: c.syncedPrefix,
+          client: this.#d.client,
+          state: this.#repairDeps.state,
+          logger: this.#log,
+          now: this.#now,
+          fields: c.driftFields,
+          pageSize: c.driftPageSize,
+          confirmMax: c.driftConfirmMax,
+        },
+        this.#workAbort.signal,
+      );
+      const outcome = await this.#afterFlushes(() =>
+        repairAndReport(this.#repairDeps, findings, { dryRun }, this.#workAbort.signal),
+      );
+      const { counts, calls } = outcome.report;
+      this.#log.info('drift check done', {
+        stage: 'drift-checked',
+        report: outcome.reportKey,
+        dryRun,
+        ...counts,
+        calls,
+      });
+      if (outcome.repair) void this.#follow(outcome.repair.key, outcome.repair.manifest);
+      this.#d.metrics?.flush({ drift: outcome.reportKey });
+      await this.#finishTask(task, 'delete');
+    } catch (err) {
+      if (err instanceof SubmissionHaltedError) this.#halt(err);
+      else if (err instanceof GraphApiError && (err.kind === 'auth' || err.kind === 'permission'))
+        this.#halt(new SubmissionHaltedError(err));
+      else this.#log.error('drift check failed; the message goes back to the queue', { err });
+      await this.#finishTask(task, 'release');
+    }
   }
 
   async #recheck(task: string, key: string): Promise<void> {

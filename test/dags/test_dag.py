@@ -68,7 +68,7 @@ def test_dag_parses_without_errors_aws_calls_or_variable_reads() -> None:
     assert result["clients"] == []
     assert result["variables"] == []
     assert result["helpers_imported"] is False
-    assert result["tasks"] == ["archive", "health", "stragglers", "stuck", "summary"]
+    assert result["tasks"] == ["archive", "drift", "health", "stragglers", "stuck", "summary"]
 
 
 def _load_dag() -> Any:
@@ -89,7 +89,7 @@ def test_dag_schedule_and_retry_policy() -> None:
     assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("30 * * * *", "UTC")  # hourly
     assert dag.catchup is False and dag.max_active_runs == 1
     assert dag.dagrun_timeout == timedelta(minutes=50)
-    for task_id in ("stragglers", "stuck", "archive", "health"):
+    for task_id in ("stragglers", "stuck", "archive", "health", "drift"):
         task = dag.get_task(task_id)
         assert task.retries == 2 and task.retry_exponential_backoff
         assert task.max_retry_delay == timedelta(minutes=10)
@@ -126,9 +126,12 @@ def test_whole_dag_runs_sweep_succeed_and_a_second_run_changes_nothing(stack: An
 
     assert dr.state == "success", _states(dr)
     assert set(_states(dr).values()) == {"success"}
-    assert [(m["kind"], m["key"], m["reason"]) for m in w.sweep_messages()] == [
+    messages = w.sweep_messages()
+    assert [(m["kind"], m["key"], m["reason"]) for m in messages if m["kind"] != "catalog-sync.drift-check"] == [
         ("catalog-sync.straggler", lost.key, "no-manifest")
     ]
+    # The drift schedule's first run asks the worker for a drift check (then once a day).
+    assert [m["kind"] for m in messages if m["kind"] == "catalog-sync.drift-check"] == ["catalog-sync.drift-check"]
     assert w.landing_keys() == {lost.key} and w.archive_keys() == {"archive/done.csv"}
     assert w.manifest(manifest)["state"] == "archived"
     summary = _summary_xcom(dr)
@@ -171,6 +174,7 @@ def test_failed_health_check_fails_the_run_but_every_task_still_reports(
         "stuck": "success",
         "archive": "success",
         "health": "failed",
+        "drift": "success",
         "summary": "failed",
     }
     assert w.archive_keys() == {"archive/done.csv"}  # the other tasks did their work
@@ -219,11 +223,13 @@ def test_unknown_fate_and_unsupported_files_in_a_whole_run(stack: Any, airflow_d
         "stuck": "success",
         "archive": "success",
         "health": "failed",
+        "drift": "success",
         "summary": "failed",
     }
     assert w.landing_keys() == {legacy.key, "landing/notes.txt"} and w.archive_keys() == {"archive/done.csv"}
     assert w.manifest(legacy_key)["state"] == "finished"
-    assert [(m["kind"], m["manifestKey"]) for m in w.sweep_messages()] == [("catalog-sync.status-recheck", legacy_key)]
+    rechecks = [m for m in w.sweep_messages() if m["kind"] != "catalog-sync.drift-check"]
+    assert [(m["kind"], m["manifestKey"]) for m in rechecks] == [("catalog-sync.status-recheck", legacy_key)]
     summary = _summary_xcom(dr)
     assert summary["problems"] == [
         "health: items of unknown fate sent 120+ minutes ago is 4 items, above "

@@ -205,6 +205,28 @@ describe('IAM policies in infra/', () => {
       expect(can(task, 's3:PutObject', `${synced}/other/x.json`)).to.be.false;
     });
 
+    it('reads and conditionally writes the product state table (STATE_STORE=dynamodb), and deletes nothing in it', () => {
+      const task = role('WorkerTaskRole');
+      const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${NAME_PREFIX}-${STAGE}-state`;
+      for (const action of [
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Scan',
+      ]) {
+        expect(can(task, action, table), action).to.be.true;
+        expect(can(task, action, `${table}-other`), `${action} on another table`).to.be.false;
+      }
+      for (const action of [
+        'dynamodb:DeleteItem',
+        'dynamodb:DeleteTable',
+        'dynamodb:UpdateTable',
+        'dynamodb:BatchWriteItem',
+      ]) {
+        expect(can(task, action, table), action).to.be.false;
+      }
+    });
+
     it('reads and writes the per-catalog lease objects under the synced prefix, and deletes none', () => {
       const task = role('WorkerTaskRole');
       const lease = `${synced}/synced/leases/catalog-1234567890.json`;
@@ -334,7 +356,7 @@ describe('IAM policies in infra/', () => {
     });
   });
 
-  describe('operator (status and redrive)', () => {
+  describe('operator (status, redrive, plan, release and discard)', () => {
     it('has exactly the actions status and redrive call, and nothing else', () => {
       const actions = role('OperatorRole')
         .filter((s) => s.Effect === 'Allow')
@@ -357,35 +379,39 @@ describe('IAM policies in infra/', () => {
       );
     });
 
-    it('reads manifests, product state and reports, and lists the synced bucket', () => {
+    it('reads manifests, product state, reports, payloads (plan), guardrail and drift records, and lists the synced bucket', () => {
       const op = role('OperatorRole');
       for (const key of [
         'synced/manifests/2026-11-25T17/m.json',
         'synced/state/0a.json',
         'errors/rows/x.json',
+        'synced/batches/m/0.json',
+        'synced/guardrails/history.json',
+        'synced/drift/2026-11-25T17.json',
       ])
         expect(can(op, 's3:GetObject', `${synced}/${key}`), key).to.be.true;
       expect(can(op, 's3:ListBucket', synced)).to.be.true;
       expect(can(op, 's3:ListBucket', landing)).to.be.false;
       expect(can(op, 's3:GetObject', `${landing}/landing/a.csv`)).to.be.false;
-      expect(can(op, 's3:GetObject', `${synced}/synced/batches/b.json`), 'batch payloads carry data').to.be
-        .false;
+      expect(can(op, 's3:GetObject', `${synced}/synced/leases/c.json`)).to.be.false;
     });
 
-    it('writes only the redrive claims (src/ops/move-claims.ts), never manifests or state, and deletes nothing', () => {
+    it('writes only the redrive claims and manifests (discard), never state, leases or reports, and deletes nothing', () => {
       const op = role('OperatorRole');
       const claim = `${synced}/synced/redrive-claims/${NAME_PREFIX}-${STAGE}-events-dlq/abc.json`;
       expect(can(op, 's3:PutObject', claim)).to.be.true;
       expect(can(op, 's3:GetObject', claim)).to.be.true;
+      expect(can(op, 's3:PutObject', `${synced}/synced/manifests/2026-11-25T17/m.json`)).to.be.true;
       for (const key of [
-        'synced/manifests/m.json',
         'synced/state/0a.json',
         'synced/leases/c.json',
+        'synced/batches/m/0.json',
         'errors/r.json',
       ]) {
         expect(can(op, 's3:PutObject', `${synced}/${key}`), key).to.be.false;
         expect(can(op, 's3:DeleteObject', `${synced}/${key}`), key).to.be.false;
       }
+      expect(can(op, 's3:DeleteObject', `${synced}/synced/manifests/m.json`)).to.be.false;
       expect(can(op, 's3:DeleteObject', claim)).to.be.false;
     });
 
@@ -448,6 +474,7 @@ describe('IAM policies in infra/', () => {
       const creates: Record<string, (ev: Evaluator, id: string) => [string, string]> = {
         'AWS::S3::Bucket': (ev, id) => ['s3:CreateBucket', ev.physical(id).attrs.Arn!],
         'AWS::SQS::Queue': (ev, id) => ['sqs:CreateQueue', ev.physical(id).attrs.Arn!],
+        'AWS::DynamoDB::Table': (ev, id) => ['dynamodb:CreateTable', ev.physical(id).attrs.Arn!],
         'AWS::SNS::Topic': (ev, id) => ['sns:CreateTopic', ev.physical(id).ref],
         'AWS::Logs::LogGroup': (ev, id) => ['logs:CreateLogGroup', ev.physical(id).attrs.Arn!],
         'AWS::CloudWatch::Alarm': (ev, id) => ['cloudwatch:PutMetricAlarm', ev.physical(id).attrs.Arn!],

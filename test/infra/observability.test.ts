@@ -91,7 +91,7 @@ describe('alarms and metrics (infra/observability.yml)', () => {
     sla = Number(ev.params.SlaSeconds);
     // The DAG's schedule, from the DAG itself: an hourly cron ("M * * * *") is one sweep an hour.
     const dag = await readFile(path.join(repoRoot, 'dags', 'catalog_reconciliation.py'), 'utf8');
-    const cron = /CronTriggerTimetable\(\s*"([^"]+)"/.exec(dag)![1]!;
+    const cron = /^DEFAULT_SCHEDULE = "([^"]+)"/m.exec(dag)![1]!;
     expect(cron, 'the sweep runs hourly').to.match(/^\d{1,2} \* \* \* \*$/);
     sweepIntervalS = 3600;
   });
@@ -164,6 +164,7 @@ describe('alarms and metrics (infra/observability.yml)', () => {
       WorkerHaltedAlarm: { kind: 'event', cadenceS: PER_MINUTE, budgetS: sla },
       ItemsUnknownFateAlarm: { kind: 'event', cadenceS: PER_MINUTE, budgetS: sla },
       AuthFailureAlarm: { kind: 'event', cadenceS: PER_MINUTE, budgetS: sla },
+      WindowHeldAlarm: { kind: 'event', cadenceS: PER_MINUTE, budgetS: sla },
       // The sweep sees a condition once an hour: conditions it alone sees fire at the first sweep after
       // they hold; a lost event at the first sweep after the file crossed the threshold (SLA + one sweep).
       UndeliveredFileAgeAlarm: { kind: 'age', cadenceS: sweepIntervalS, budgetS: sla + sweepIntervalS },
@@ -192,6 +193,7 @@ describe('alarms and metrics (infra/observability.yml)', () => {
       'WorkerHaltedAlarm',
       'ItemsUnknownFateAlarm',
       'AuthFailureAlarm',
+      'WindowHeldAlarm',
       'UndeliveredFileAgeAlarm',
       'ManifestsUnfinishedAlarm',
       'SweepItemsUnknownFateAlarm',

@@ -85,6 +85,10 @@ export function workerEnv(stack: TestStack, sim: Simulator, overrides: Record<st
     SYNCED_BUCKET: stack.syncedBucket,
     QUEUE_URL: stack.queueUrl,
     DLQ_URL: stack.dlqUrl,
+    // The product state store: s3 by default; CATALOG_SYNC_TEST_STATE_STORE=dynamodb runs the worker
+    // tests against the table the stack deploys.
+    STATE_STORE: process.env.CATALOG_SYNC_TEST_STATE_STORE ?? 's3',
+    STATE_TABLE: stack.outputs.StateTableArn ?? '',
     META_GRAPH_URL: sim.url,
     META_CATALOG_ID: CATALOG,
     META_ACCESS_TOKEN: TOKEN,
@@ -272,6 +276,7 @@ export class Harness extends StackView {
       config: c,
       s3: this.stack.clients.s3,
       sqs: this.stack.clients.sqs,
+      dynamodb: this.stack.clients.dynamodb,
       client: wrap(this.client),
       readRows,
       logger: this.logger,

@@ -7,7 +7,10 @@ import { isThrottleCode } from '../graph-error.ts';
 import { formatBucUsage } from '../usage-header.ts';
 import { CatalogState, type Row } from './catalog.ts';
 import { FaultBox, FaultError } from './faults.ts';
+import { htmlPage, wantsHtml, type BatchRow, type PageData } from './html.ts';
 import { boolParam, ParamError, parseParams, readBody, type RawBody } from './params.ts';
+import { adminProducts, ADMIN_PRODUCT_ROUTES } from './admin-products.ts';
+import { bearsToken, graphProducts } from './products-edge.ts';
 import type {
   InjectedError,
   SimCall,
@@ -29,7 +32,12 @@ export { validateFaults, FaultError } from './faults.ts';
  *   POST /{version}/{catalog_id}/items_batch                 (version optional, as at Meta)
  *   GET  /{version}/{catalog_id}/check_batch_request_status
  *   GET  /{version}/{catalog_id}[?fields=id,name,product_count]   the catalog node (a token check)
- *   GET  /{version}/{catalog_id}/products[?format=table]     what the catalog holds (token optional)
+ *   GET  /{version}/{catalog_id}/products[?format=table]     what the catalog holds (no token: everything)
+ *   GET  /{version}/{catalog_id}/products?fields=&limit=&after=&filter=   with a token: the Graph edge,
+ *        cursor paging, read budget (products-edge.ts)
+ *   PATCH|DELETE /_admin/products/{catalog_id}/{retailer_id} · POST /_admin/products/{catalog_id}
+ *        out-of-band edits, as in Commerce Manager (admin-products.ts)
+ *   (a browser gets pages for people at /products, /_admin/calls and /_admin/batches: html.ts)
  *   GET  /_admin/faults · POST (replace) · PATCH (merge)    faults at run time
  *   GET  /_admin/calls[?endpoint=&catalog=&since=]          every Graph call received
  *   GET  /_admin/batches · POST /_admin/reset
@@ -414,6 +422,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     return { status: 200, body: node, headers: usage };
   }
 
+  /** GET /products with a token: one page of the Graph edge (products-edge.ts), on the read budget. */
+  function productsRead(params: Record<string, unknown>, catalogId: string, url: URL): Reply {
+    const usage = spend(catalogId, 'catalog');
+    state.processDue(now());
+    const answer = graphProducts(state.listGraph(catalogId), params, url);
+    if (!answer.ok) throw new GraphFailure({ code: 100, message: answer.message });
+    return { status: 200, body: answer.body, headers: usage };
+  }
+
   function productsReply(catalogId: string, format: string | null): Reply {
     state.processDue(now());
     const data = state.listGraph(catalogId);
@@ -430,6 +447,35 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   }
 
   // ---- admin ----------------------------------------------------------------------------------------
+
+  function batchList(): BatchRow[] {
+    const at = now();
+    state.processDue(at);
+    return state.allBatches().map((b) => {
+      const v = state.view(b, at, o.lineBase);
+      return {
+        handle: b.handle,
+        catalog_id: b.catalogId,
+        submitted_at: new Date(b.submittedAt).toISOString(),
+        due_at: new Date(b.dueAt).toISOString(),
+        status: v.status,
+        items: b.rows.length,
+        errors_total_count: v.errors.length,
+      };
+    });
+  }
+
+  /** What the pages for people show (html.ts). */
+  const pageData: PageData = {
+    products: (catalogId) => {
+      state.processDue(now());
+      return state.listGraph(catalogId);
+    },
+    history: (catalogId) => state.history(catalogId),
+    batches: batchList,
+    calls: () => calls,
+    faults: () => faults.get(),
+  };
 
   async function admin(req: IncomingMessage, url: URL, body: RawBody): Promise<Reply> {
     const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
@@ -457,6 +503,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
                 'GET /_admin/batches',
                 'GET /_admin/history[?catalog=&id=&since=]',
                 'POST /_admin/reset',
+                ...ADMIN_PRODUCT_ROUTES,
               ],
             },
           };
@@ -483,23 +530,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           );
           return { status: 200, body: { calls: list } };
         }
-        case 'GET /_admin/batches': {
-          const at = now();
-          state.processDue(at);
-          const batches = state.allBatches().map((b) => {
-            const v = state.view(b, at, o.lineBase);
-            return {
-              handle: b.handle,
-              catalog_id: b.catalogId,
-              submitted_at: new Date(b.submittedAt).toISOString(),
-              due_at: new Date(b.dueAt).toISOString(),
-              status: v.status,
-              items: b.rows.length,
-              errors_total_count: v.errors.length,
-            };
-          });
-          return { status: 200, body: { batches } };
-        }
+        case 'GET /_admin/batches':
+          return { status: 200, body: { batches: batchList() } };
         case 'GET /_admin/history': {
           state.processDue(now());
           const history = state.history(
@@ -513,7 +545,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
           reset();
           return { status: 200, body: { reset: true } };
         default:
-          return { status: 404, body: { error: `no admin route ${route}; GET /_admin lists them` } };
+          return (
+            adminProducts({ state, now, limits: o }, req.method ?? 'GET', url.pathname, readJson) ?? {
+              status: 404,
+              body: { error: `no admin route ${route}; GET /_admin lists them` },
+            }
+          );
       }
     } catch (err) {
       if (err instanceof FaultError || err instanceof SyntaxError)
@@ -559,9 +596,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         null,
       );
     }
-    if (endpoint === 'products') return productsReply(catalogId, url.searchParams.get('format'));
+    if (endpoint === 'products' && !bearsToken(req.headers, url))
+      return productsReply(catalogId, url.searchParams.get('format'));
+    // With a token, /products is the Graph edge: the catalog node's checks, faults and read budget.
+    const checked: SimEndpoint = endpoint === 'products' ? 'catalog' : endpoint;
 
-    if (body.tooLarge) return errorReply({ code: 1 }, catalogId, endpoint);
+    if (body.tooLarge) return errorReply({ code: 1 }, catalogId, checked);
     let params: Record<string, unknown>;
     try {
       const parsed = await parseParams(req, url.searchParams, body, o.maxBodyBytes);
@@ -570,11 +610,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       if (endpoint === 'items_batch') call.itemCount = countRequests(params.requests);
     } catch (err) {
       if (err instanceof ParamError)
-        return errorReply({ code: 100, message: err.message }, catalogId, endpoint);
+        return errorReply({ code: 100, message: err.message }, catalogId, checked);
       throw err;
     }
     try {
-      const { serverError } = gate(req, params, catalogId, endpoint);
+      const { serverError } = gate(req, params, catalogId, checked);
       if (serverError !== undefined) {
         return {
           status: serverError,
@@ -584,11 +624,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         };
       }
       if (endpoint === 'catalog') return catalogNode(params, catalogId);
+      if (endpoint === 'products') return productsRead(params, catalogId, url);
       return endpoint === 'items_batch'
         ? itemsBatch(params, catalogId, call)
         : checkStatus(params, catalogId);
     } catch (err) {
-      if (err instanceof GraphFailure) return errorReply(err.spec, catalogId, endpoint);
+      if (err instanceof GraphFailure) return errorReply(err.spec, catalogId, checked);
       throw err;
     }
   }
@@ -598,6 +639,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
     const isAdmin = url.pathname === '/_admin' || url.pathname.startsWith('/_admin/');
     const body = await readBody(req, o.maxBodyBytes);
+    // A browser asking for text/html gets a page (html.ts); everyone else gets JSON as before.
+    const page = req.method === 'GET' && wantsHtml(req, url) ? htmlPage(url, pageData) : null;
+    if (page) {
+      res.writeHead(page.status, page.headers);
+      res.end(page.html);
+      return;
+    }
     let reply: Reply;
     if (isAdmin) {
       reply = await admin(req, url, body);

@@ -25,6 +25,8 @@ export const STORAGE_EXPORTS: Record<string, string> = {
   QueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${NAME_PREFIX}-${STAGE}-events`,
   DeadLetterQueueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${NAME_PREFIX}-${STAGE}-events-dlq`,
   DeadLetterQueueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${NAME_PREFIX}-${STAGE}-events-dlq`,
+  StateTableName: `${NAME_PREFIX}-${STAGE}-state`,
+  StateTableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${NAME_PREFIX}-${STAGE}-state`,
   // infra/storage.yml's defaults (test/infra/storage-template.test.ts checks they agree).
   MaxReceiveCount: '5',
   VisibilityTimeout: '120',
@@ -225,6 +227,10 @@ export class Evaluator {
           ref: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`,
           attrs: { Arn: arn('sqs', name), QueueName: name },
         };
+      }
+      case 'AWS::DynamoDB::Table': {
+        const name = named('TableName');
+        return { ref: name, attrs: { Arn: arn('dynamodb', `table/${name}`) } };
       }
       case 'AWS::SNS::Topic':
         return { ref: arn('sns', named('TopicName')), attrs: { TopicName: named('TopicName') } };
