@@ -3,9 +3,9 @@
  * (SIGKILL, as a crash or an OOM kill would) or make the next step throw, so a test puts the system
  * exactly there instead of "some time after a log line".
  *
- * Armed only through the environment variable CATALOG_SYNC_FAILPOINTS, and never when NODE_ENV is
- * `production` (the image sets it): in production every `failpoint()` call is a map lookup that finds
- * nothing. Syntax: `name=action[,name=action…]`, where action is
+ * Armed only through the environment variable CATALOG_SYNC_FAILPOINTS, which the worker command hands to
+ * `armFailpoints`, and never when NODE_ENV is `production` (the image sets it): in production every
+ * `failpoint()` call is a map lookup that finds nothing. Syntax: `name=action[,name=action…]`, where action is
  *   - `kill`       SIGKILL this process at that point;
  *   - `throw`      throw FailpointError (a transient fault);
  *   - `kill@N`, `throw@N`  only on the N-th time the point is reached (1-based).
@@ -60,9 +60,17 @@ export function parseFailpoints(spec: string | undefined): Map<string, Action> {
   return armed;
 }
 
-const armed: Map<string, Action> =
-  process.env.NODE_ENV === 'production' ? new Map() : parseFailpoints(process.env.CATALOG_SYNC_FAILPOINTS);
+let armed = new Map<string, Action>();
 const hits = new Map<string, number>();
+
+/**
+ * Arms the points named in `spec` (the CATALOG_SYNC_FAILPOINTS syntax). Called once by the worker command
+ * from its environment; never in production, where `failpoint()` stays a lookup that finds nothing.
+ */
+export function armFailpoints(spec: string | undefined, production: boolean): void {
+  armed = production ? new Map() : parseFailpoints(spec);
+  hits.clear();
+}
 
 /** Marks a point on the path; inert unless armed by CATALOG_SYNC_FAILPOINTS outside production. */
 export function failpoint(name: FailpointName): void {

@@ -127,7 +127,7 @@ function logsStacks(level: string): boolean {
 
 /** One JSON object per line on stdout: what CloudWatch Logs and `jq` both read well. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? process.env.LOG_LEVEL ?? 'info';
+  const level = options.level ?? 'info';
   const stacks = logsStacks(level);
   return winston.createLogger({
     level,

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { discardHeld, loadHeld, whoAmI } from '../guardrails/held-ops.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { discardHeld, loadHeld } from '../guardrails/held-ops.ts';
+import { whoAmI } from './operator-name.ts';
+import { opsClients } from './aws-clients.ts';
 import { recentHours } from '../ops/hours.ts';
 import { hoursOption } from './release.ts';
 

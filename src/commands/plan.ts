@@ -6,7 +6,7 @@ import { GUARDRAIL_CONFIG_KEYS } from '../guardrails/window-check.ts';
 import { loadIngestOptions } from '../ingest/options.ts';
 import { silentLogger } from '../logger.ts';
 import { createCatalogClient } from '../meta/items-batch-client.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { opsClients } from './aws-clients.ts';
 import { planFile } from '../plan/plan.ts';
 import { EXIT_UNUSABLE, planExitCode, renderPlan } from '../plan/render.ts';
 import { liveState } from '../plan/live-state.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { opsClients } from './aws-clients.ts';
 import { awsErrorMessage, OpsError } from '../ops/errors.ts';
 import { hourKey } from '../ops/hours.ts';
 import { parseManifest, type Manifest } from '../ops/records.ts';

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig } from '../config.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { opsClients } from './aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { claimsPrefix, s3MoveClaims } from '../ops/move-claims.ts';
 import { runRedrive, type RedriveMode } from '../ops/redrive.ts';

@@ -1,7 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { loadHeld, planRelease, requestRelease, whoAmI, type ReleasePlan } from '../guardrails/held-ops.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { loadHeld, planRelease, requestRelease, type ReleasePlan } from '../guardrails/held-ops.ts';
+import { whoAmI } from './operator-name.ts';
+import { opsClients } from './aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { liveState } from '../plan/live-state.ts';
 import { recentHours } from '../ops/hours.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { opsClients } from './aws-clients.ts';
 import { liveState } from '../plan/live-state.ts';
 import { exportState } from '../plan/state-export.ts';
 

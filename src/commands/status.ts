@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { opsClients } from '../ops/aws-clients.ts';
+import { opsClients } from './aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { recentHours } from '../ops/hours.ts';
 import { readDriftStatus, renderDriftStatus } from '../drift/status-section.ts';

@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
+import { armFailpoints } from '../failpoints.ts';
 import { readProducts } from '../ingest/csv-reader.ts';
 import { createLogger, registerSecret, type Logger } from '../logger.ts';
 import { CallBudget } from '../meta/call-budget.ts';
@@ -31,6 +32,7 @@ export function registerWorker(program: Command): void {
     )
     .action(async () => {
       const config = loadConfig();
+      armFailpoints(process.env.CATALOG_SYNC_FAILPOINTS, process.env.NODE_ENV === 'production');
       await runWorker(config);
     });
 }

@@ -1,6 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { userInfo } from 'node:os';
 import { OpsError } from '../ops/errors.ts';
 import { loadManifest, type StatusStore } from '../ops/status-report.ts';
 import { contentHash, type SourceStamp } from '../state/product-state.ts';
@@ -17,17 +16,8 @@ import { sourceStamp } from '../worker/window-buffer.ts';
  * enqueues a `catalog-sync.release` message, and the worker sends the batches (only the worker talks to
  * Meta). Discard needs no Meta: it rewrites the manifest `held` → `discarded` with a conditional write, so
  * a release the worker is taking up at the same moment and a discard cannot both win. Both say what they
- * would do with --dry-run, and both record who (--by, else the OS user).
+ * would do with --dry-run, and both record who (the caller passes the operator's name).
  */
-
-export function whoAmI(by: string | undefined): string {
-  if (by !== undefined && by.trim() !== '') return by.trim();
-  try {
-    return userInfo().username || process.env.USER || 'unknown';
-  } catch {
-    return process.env.USER || 'unknown';
-  }
-}
 
 export interface HeldManifest {
   key: string;

@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { DLQ_ATTR } from '../../src/dead-letter.ts';
-import { opsClients } from '../../src/ops/aws-clients.ts';
+import { opsClients } from '../../src/commands/aws-clients.ts';
 import { claimsPrefix, s3MoveClaims } from '../../src/ops/move-claims.ts';
 import { compileMatch, runRedrive, type RedriveRequest, type RedriveTuning } from '../../src/ops/redrive.ts';
 import { redriveLoop } from '../../src/ops/redrive-loop.ts';
