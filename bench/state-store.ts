@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { startMoto } from '../src/aws/moto-server.ts';
 import { deployTemplate, localClients } from '../src/aws/provision.ts';
-import { mapLimit } from '../src/map-limit.ts';
+import { mapLimit } from '../src/shared/map-limit.ts';
 import { DynamoStateStore } from '../src/state/dynamo-state-store.ts';
 import { shardKey, shardOf, type ProductStateEntry } from '../src/state/product-state.ts';
 import { S3StateStore, type ProductStateStore } from '../src/state/product-state-store.ts';

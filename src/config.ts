@@ -290,6 +290,12 @@ export const VARS = {
     doc: 'a window flushes as soon as it holds this many distinct products',
     parse: int(1, 10_000_000),
   },
+  maxFileProducts: {
+    env: 'FILE_MAX_PRODUCTS',
+    default: '500000',
+    doc: 'most distinct products one file may bring; a larger file is refused (retried, then dead-lettered with the reason) instead of the worker running out of memory. The worker peaks at about 0.5 GB + 1.7 KB a product (bench/results/latest.md): 500000 fits the default 2 GiB task',
+    parse: int(1, 100_000_000),
+  },
   maxHeldMessages: {
     env: 'MAX_HELD_MESSAGES',
     default: '500',
@@ -305,7 +311,7 @@ export const VARS = {
   maxReceiveCount: {
     env: 'MAX_RECEIVE_COUNT',
     default: '5',
-    doc: 'receives after which a failing message is dead-lettered with its reason (match the queue redrive policy)',
+    doc: "the queue redrive policy's maxReceiveCount: the worker dead-letters a failing message with its reason one receive earlier, and a message whose earlier attempts all died (crash, stop) on the last one",
     parse: int(1, 1000),
   },
   sqsWaitTimeS: {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { repoRoot, waitFor } from '../src/aws/moto-server.ts';
 import { buildProgram } from '../src/cli.ts';
 import { uploadFile, waitUntilFinal } from '../src/commands/put.ts';
-import { hourKey } from '../src/ops/hours.ts';
+import { hourKey } from '../src/shared/hours.ts';
 import { createProgress } from '../src/progress.ts';
 import { empty } from './ops/support.ts';
 import { batch, manifest, putManifest, source } from './ops/fixtures.ts';

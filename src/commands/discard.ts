@@ -3,7 +3,7 @@ import { loadConfig } from '../config.ts';
 import { discardHeld, loadHeld } from '../guardrails/held-ops.ts';
 import { whoAmI } from './operator-name.ts';
 import { opsClients } from './aws-clients.ts';
-import { recentHours } from '../ops/hours.ts';
+import { recentHours } from '../shared/hours.ts';
 import { hoursOption } from './release.ts';
 
 /**

@@ -12,9 +12,9 @@ import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { opsClients } from './aws-clients.ts';
 import { awsErrorMessage, OpsError } from '../ops/errors.ts';
-import { hourKey } from '../ops/hours.ts';
+import { hourKey } from '../shared/hours.ts';
 import { parseManifest, type Manifest } from '../ops/records.ts';
-import { readJson } from '../ops/s3-json.ts';
+import { readJson } from '../ops/synced-documents.ts';
 import { createProgress, formatDuration, type Progress } from '../progress.ts';
 
 /**

@@ -5,7 +5,7 @@ import { whoAmI } from './operator-name.ts';
 import { opsClients } from './aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { liveState } from '../plan/live-state.ts';
-import { recentHours } from '../ops/hours.ts';
+import { recentHours } from '../shared/hours.ts';
 
 /**
  * `catalog-sync release <manifest>`: send a window a guardrail held, as it is. Only the worker talks to

@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { opsClients } from './aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
-import { recentHours } from '../ops/hours.ts';
+import { recentHours } from '../shared/hours.ts';
 import { readDriftStatus, renderDriftStatus } from '../drift/status-section.ts';
 import { readHeldWindows, renderHeldWindows } from '../guardrails/status-section.ts';
 import { queueDepth } from '../ops/queue-depth.ts';

@@ -1,12 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger.ts';
-import { mapLimit } from '../map-limit.ts';
+import { mapLimit } from '../shared/map-limit.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogClient, CatalogItem } from '../meta/types.ts';
 import type { ProductStateEntry } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import { payloadKey, type BatchPayload } from '../worker/manifest.ts';
-import { getJson } from '../worker/s3-json.ts';
+import { getJson } from '../shared/s3-json.ts';
 import { compareItem, readFieldsFor } from './compare.ts';
 import type { DriftItem } from './report.ts';
 import { readAllEntries } from './state-scan.ts';

@@ -11,8 +11,8 @@ import { SubmissionHaltedError } from '../worker/errors.ts';
 import { markAttempted, planSendChunks, recordAccepted } from '../worker/flush.ts';
 import { gateUnderLease, type GateDeps } from '../worker/gated-send.ts';
 import { manifestKey, newManifestId, payloadKey, type Manifest } from '../worker/manifest.ts';
-import type { Versioned } from '../worker/s3-json.ts';
-import { windowOf } from '../worker/time-window.ts';
+import type { Versioned } from '../shared/s3-json.ts';
+import { windowOf } from '../shared/hours.ts';
 import type { Findings } from './inspect.ts';
 import {
   driftReportKey,
@@ -103,6 +103,7 @@ export async function repairAndReport(
         t: entry.t,
         s: entry.s,
         q: entry.q,
+        e: entry.e ?? null,
         ...(entry.v !== undefined && entry.v !== null ? { v: entry.v } : {}),
       };
       candidates.set(i.id, { item, stamp, entry });
@@ -281,6 +282,7 @@ async function sendRepair(
           line: 0,
           t: c.stamp.t,
           q: c.stamp.q,
+          e: c.stamp.e ?? null,
           ...(c.stamp.v !== undefined && c.stamp.v !== null ? { v: c.stamp.v } : {}),
         })),
       }),

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { getJson, putJson } from '../worker/s3-json.ts';
+import { getJson, putJson } from '../shared/s3-json.ts';
 import type { FieldDiff } from './compare.ts';
 
 /**

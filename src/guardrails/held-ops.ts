@@ -8,7 +8,7 @@ import { judge } from '../state/send-gate.ts';
 import { sweepMessageErrors } from '../worker/json-schemas.ts';
 import type { BatchPayload, Manifest } from '../worker/manifest.ts';
 import { ManifestStore } from '../worker/manifest-store.ts';
-import type { Versioned } from '../worker/s3-json.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 import { sourceStamp } from '../worker/window-buffer.ts';
 
 /**

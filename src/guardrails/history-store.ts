@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { countProducts, type WholeState } from '../drift/state-scan.ts';
-import { ConditionFailedError, getJson, putJson, type Versioned } from '../worker/s3-json.ts';
+import { ConditionFailedError, getJson, putJson, type Versioned } from '../shared/s3-json.ts';
 
 /**
  * The two anchors of the guardrail rules, kept in one small document of the synced bucket,

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.ts';
 import type { Manifest } from '../worker/manifest.ts';
 import type { ManifestStore } from '../worker/manifest-store.ts';
 import { resendUnknown, type ResendDeps } from '../worker/resend.ts';
-import type { Versioned } from '../worker/s3-json.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 
 /**
  * The worker's side of `catalog-sync release` (the `catalog-sync.release` message): a held manifest is

@@ -1,5 +1,5 @@
 import type { ManifestRow } from '../ops/manifest-view.ts';
-import { readJson } from '../ops/s3-json.ts';
+import { readJson } from '../ops/synced-documents.ts';
 import type { StatusStore } from '../ops/status-report.ts';
 import type { HeldInfo } from '../worker/manifest.ts';
 

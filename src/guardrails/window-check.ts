@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { StateSnapshot } from '../state/product-state-store.ts';
 import { covers, type HeldInfo, type Manifest } from '../worker/manifest.ts';
 import type { ManifestStore } from '../worker/manifest-store.ts';
-import type { Versioned } from '../worker/s3-json.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 import type { Candidate, WindowSource } from '../worker/window-buffer.ts';
 import { changeFacts } from './facts.ts';
 import type { GuardrailHistory } from './history-store.ts';

@@ -1,3 +1,4 @@
+import { backoffDelay, sleep } from '../shared/backoff.ts';
 import { redact, registerSecret, type Logger } from '../logger.ts';
 import { appsecretProof } from './appsecret-proof.ts';
 import { BUDGET_DEFAULTS, CallBudget, throttleBackoffMs, type BudgetDecision } from './call-budget.ts';
@@ -98,21 +99,6 @@ const PROBE_FIELDS = 'id';
 const STATUS_FIELDS =
   'handle,status,errors,errors_total_count,warnings,warnings_total_count,ids_of_invalid_requests';
 
-export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 interface GraphResponse {
   status: number;
   headers: Headers;
@@ -151,7 +137,7 @@ class ItemsBatchClient implements CatalogClient {
     this.tokens = options.tokenSource ?? fixedToken(options.accessToken!);
     registerSecret(options.appSecret);
     this.log = options.logger;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -457,9 +443,12 @@ class ItemsBatchClient implements CatalogClient {
 
   /** Exponential backoff with equal jitter, and never less than what Meta asked for. */
   private retryDelay(attempt: number, askedMs: number | null): number {
-    const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseMs * 2 ** (attempt - 1));
-    const backoff = Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
-    return Math.max(backoff, askedMs ?? 0);
+    return backoffDelay(
+      attempt,
+      { initialMs: this.retryBaseMs, maxMs: this.retryMaxDelayMs },
+      askedMs,
+      this.random,
+    );
   }
 
   private async takeBudgetSlot(signal: AbortSignal | undefined): Promise<void> {

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { shardKey, shardOf, type ProductStateEntry } from '../state/product-state.ts';
 import { OpsError } from './errors.ts';
-import { hourOfKey } from './hours.ts';
+import { hourOfKey } from '../shared/hours.ts';
 import {
   manifestDetail,
   summarizeManifest,
@@ -18,8 +18,8 @@ import {
   type MetaReport,
   type RowsReport,
 } from './records.ts';
-import { mapLimit } from '../map-limit.ts';
-import { listKeys, readJson } from './s3-json.ts';
+import { mapLimit } from '../shared/map-limit.ts';
+import { listKeys, readJson } from './synced-documents.ts';
 
 /** The reads behind `status`: manifests, product state and error reports from the synced bucket. */
 

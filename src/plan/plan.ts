@@ -8,7 +8,7 @@ import type { CatalogClient, CatalogItem } from '../meta/types.ts';
 import type { ProductStateEntry } from '../state/product-state.ts';
 import { judge } from '../state/send-gate.ts';
 import { planSendChunks } from '../worker/flush.ts';
-import { windowOf } from '../worker/time-window.ts';
+import { windowOf } from '../shared/hours.ts';
 import {
   FileRowCollector,
   WindowBuffer,

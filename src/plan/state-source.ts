@@ -3,12 +3,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { countProducts } from '../drift/state-scan.ts';
 import { GuardrailHistory, type HistoryDoc } from '../guardrails/history-store.ts';
-import { mapLimit } from '../map-limit.ts';
+import { mapLimit } from '../shared/map-limit.ts';
 import type { CatalogItem } from '../meta/types.ts';
 import { shardOf, type ProductStateEntry, type ProductStateShard } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import { payloadKey, type BatchPayload } from '../worker/manifest.ts';
-import { getJson } from '../worker/s3-json.ts';
+import { getJson } from '../shared/s3-json.ts';
 import type { PlanSource } from './plan.ts';
 
 /**

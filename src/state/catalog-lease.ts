@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { sleep as defaultSleep } from '../worker/backoff.ts';
-import { ConditionFailedError, getJson, putJson } from '../worker/s3-json.ts';
+import { sleep as defaultSleep } from '../shared/backoff.ts';
+import { ConditionFailedError, getJson, putJson } from '../shared/s3-json.ts';
 
 /**
  * A lease per catalog, held while a worker decides what to send and sends it, so that any number of

@@ -1,3 +1,4 @@
+import { sleep } from '../shared/backoff.ts';
 import {
   BatchGetItemCommand,
   ScanCommand,
@@ -7,7 +8,7 @@ import {
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import { mapLimit } from '../map-limit.ts';
+import { mapLimit } from '../shared/map-limit.ts';
 import { LeaseLostError } from './catalog-lease.ts';
 import type { ProductStateEntry } from './product-state.ts';
 import {
@@ -102,8 +103,6 @@ export class DynamoStateSnapshot implements StateSnapshot {
   }
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 export class DynamoStateStore implements ProductStateStore {
   readonly #db: DynamoDBClient;
   readonly #table: string;
@@ -130,7 +129,7 @@ export class DynamoStateStore implements ProductStateStore {
     this.#legacy = o.legacy;
     this.#concurrency = o.concurrency ?? 16;
     this.#maxAttempts = o.maxAttempts ?? 10;
-    this.#sleep = o.sleep ?? defaultSleep;
+    this.#sleep = o.sleep ?? ((ms: number) => sleep(ms));
     this.#recentMax = o.recentMax ?? 20_000;
   }
 

@@ -1,6 +1,6 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { mapLimit } from '../map-limit.ts';
-import { ConditionFailedError, getJson, putJson } from '../worker/s3-json.ts';
+import { mapLimit } from '../shared/map-limit.ts';
+import { ConditionFailedError, getJson, putJson } from '../shared/s3-json.ts';
 import {
   emptyShard,
   shardKey,

@@ -23,6 +23,8 @@ export interface ProductStateEntry {
   q: string | null;
   /** The row's version column value (VERSION_COLUMN), when one is configured; absent in older state. */
   v?: number | null;
+  /** ETag of the file version the row came from (absent in older state). */
+  e?: string | null;
   /** Manifest key and batch index of the send, so `status --product` can find the outcome. */
   m: string;
   b: number;
@@ -81,6 +83,8 @@ export interface SourceStamp {
   s: string;
   /** S3 sequencer (orders versions of one key), or the ETag when the event carried none. */
   q: string | null;
+  /** The object version's ETag (absent in state written before it was recorded). */
+  e?: string | null;
 }
 
 const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
@@ -112,6 +116,9 @@ export function compareStamps(a: SourceStamp, b: SourceStamp): number {
     if (byKey !== 0) return byKey;
     return a.s < b.s ? -1 : 1;
   }
+  // One object version is one source, whether its time came from its event (milliseconds) or, for a
+  // straggler, from LastModified (whole seconds): without this, a file's straggler lost to its own event.
+  if (a.e && b.e && a.e === b.e) return 0;
   if (a.t !== b.t) return a.t - b.t;
   if (a.q === b.q) return 0;
   if (a.q === null) return -1;

@@ -109,7 +109,7 @@ export function mergeEntry(
     if (!existing || existing.open || existing.h !== next.h || compareStamps(next, existing) <= 0) {
       return undefined;
     }
-    return { ...existing, t: next.t, s: next.s, q: next.q, v: next.v ?? null };
+    return { ...existing, t: next.t, s: next.s, q: next.q, v: next.v ?? null, e: next.e ?? null };
   }
   if (existing && compareStamps(next, existing) < 0) return undefined;
   return next;

@@ -19,7 +19,7 @@ export interface WindowActivity {
   items: number;
 }
 
-export type FlushReason = 'quiet' | 'max-hold' | 'max-items' | 'shutdown' | 'backpressure';
+export type FlushReason = 'quiet' | 'max-hold' | 'max-items' | 'shutdown' | 'backpressure' | 'resumed';
 
 /** The time at which the window becomes due by the clock (item count aside). */
 export function dueAt(activity: WindowActivity, timing: DebounceTiming): number {

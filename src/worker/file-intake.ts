@@ -7,8 +7,8 @@ import {
   type IngestOptions,
 } from '../ingest/types.ts';
 import { unquoteEtag, type ObjectRef } from './queue-message.ts';
-import { isConditionFailed, isNotFound } from './s3-json.ts';
-import { windowOf } from './time-window.ts';
+import { isConditionFailed, isNotFound } from '../shared/s3-json.ts';
+import { windowOf } from '../shared/hours.ts';
 import { FileRowCollector, type FileRows, type WindowSource } from './window-buffer.ts';
 
 /**
@@ -50,6 +50,20 @@ export interface IntakeDeps {
   readRows: RowReader;
   ingest: IngestOptions;
   writeReport: ReportWriter;
+  /**
+   * Most distinct products one file may bring (FILE_MAX_PRODUCTS): the worker holds a file's products
+   * until its window is sent, so this bounds its memory by configuration, not by the file.
+   */
+  maxFileProducts?: number | undefined;
+}
+
+/**
+ * A file with more distinct products than this worker is configured to hold. Transient on purpose: the
+ * message is delivered again (a worker with a higher limit may take it), and dead-lettered with this
+ * reason on its last receive, instead of the process being killed for memory half-way.
+ */
+export class FileTooLargeError extends Error {
+  override readonly name = 'FileTooLargeError';
 }
 
 export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise<IntakeResult> {
@@ -77,8 +91,16 @@ export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise
   let fileError: IntakeReport['fileError'] = null;
   try {
     for await (const event of deps.readRows(res.Body as Readable, deps.ingest)) {
-      if (event.kind === 'row') collector.accept(event.item, event.line, event.version ?? null);
-      else {
+      if (event.kind === 'row') {
+        collector.accept(event.item, event.line, event.version ?? null);
+        if (deps.maxFileProducts !== undefined && collector.rows.size > deps.maxFileProducts) {
+          throw new FileTooLargeError(
+            `${ref.key} has more than ${deps.maxFileProducts} distinct products (stopped at line ${event.line}): ` +
+              'more than this worker may hold in memory (FILE_MAX_PRODUCTS); split the file, or raise the ' +
+              'limit with the task memory (bench/results/latest.md: memory per product)',
+          );
+        }
+      } else {
         collector.reject();
         rejected.push({ line: event.line, id: event.id, reason: event.reason });
       }

@@ -6,7 +6,7 @@ import type { ServiceMetrics } from '../metrics.ts';
 import { LeaseLostError, type CatalogLease, type HeldLease } from '../state/catalog-lease.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
-import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from './backoff.ts';
+import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from '../shared/backoff.ts';
 import { planChunks, updateRecordBytes } from './chunking.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
 import { withLastValues } from '../guardrails/facts.ts';
@@ -26,8 +26,8 @@ import {
   type UnsentBatch,
 } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
-import { mapLimit } from '../map-limit.ts';
-import type { Versioned } from './s3-json.ts';
+import { mapLimit } from '../shared/map-limit.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 import type { Candidate, WindowBuffer } from './window-buffer.ts';
 
 /**
@@ -254,7 +254,8 @@ async function flushUnderLease(
 }
 
 /**
- * After a failed flush: batches that Meta certainly did not accept (every attempt got an answer that
+ * After a failed flush (its messages are released, parked or dead-lettered; a later flush covers its
+ * files): batches that Meta certainly did not accept (every attempt got an answer that
  * refused it, or none was made) release their products, so a later send need not wait for them to
  * settle. Batches with an unanswered attempt (timeout, network) stay open until they settle.
  */
@@ -279,6 +280,12 @@ async function cancelUnsent(
     await deps.state.merge(updates);
   } catch (err) {
     log.warn('could not release the products of unsent batches; they settle on their own', { err });
+  }
+  // Nothing of it was accepted: no flush will go on with it, so it must not keep its files from archiving.
+  if (got.value.batches.every((b) => b.status === 'unsent')) {
+    await deps.manifests
+      .update(key, got, (m) => (m.state === 'pending' ? { ...m, state: 'abandoned' } : null))
+      .catch((err: unknown) => log.warn('could not mark the failed flush abandoned', { err }));
   }
 }
 

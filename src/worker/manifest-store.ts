@@ -1,7 +1,7 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { manifestErrors } from './json-schemas.ts';
 import type { BatchPayload, Manifest } from './manifest.ts';
-import { ConditionFailedError, getJson, putJson, type Versioned } from './s3-json.ts';
+import { ConditionFailedError, getJson, putJson, type Versioned } from '../shared/s3-json.ts';
 
 /**
  * Manifests in the synced bucket. Every write is validated against the schema first and is conditional:

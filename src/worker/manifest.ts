@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BatchFinal } from '../meta/types.ts';
-import { windowFolder } from './time-window.ts';
+import { windowFolder } from '../shared/hours.ts';
 import type { RowCounts, WindowSource } from './window-buffer.ts';
 
 /**
@@ -147,7 +147,15 @@ export interface BatchPayload {
    * `q` are the exact source time and sequencer when the manifest's sources cannot say them (a drift repair
    * sends items of many files and uploads); absent otherwise.
    */
-  origins: { id: string; key: string; line: number; v?: number | null; t?: number; q?: string | null }[];
+  origins: {
+    id: string;
+    key: string;
+    line: number;
+    v?: number | null;
+    t?: number;
+    q?: string | null;
+    e?: string | null;
+  }[];
 }
 
 export function newManifestId(window: string, now: number): string {

@@ -1,5 +1,5 @@
 import { sweepMessageErrors } from './json-schemas.ts';
-import { parseEventTime } from './time-window.ts';
+import { parseEventTime } from '../shared/hours.ts';
 
 /**
  * What can arrive on the queue, as one discriminated union. Parsing is pure: it reads the body and says

@@ -2,8 +2,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { buildFileReport, buildRowsReport, errorReportKey } from '../ingest/error-report.ts';
 import type { IntakeReport } from './file-intake.ts';
 import type { Manifest } from './manifest.ts';
-import { putJson } from './s3-json.ts';
-import { windowFolder } from './time-window.ts';
+import { putJson } from '../shared/s3-json.ts';
+import { windowFolder } from '../shared/hours.ts';
 
 /**
  * The two kinds of reports in errors/: one per landing file with rejected rows or a file problem (built by

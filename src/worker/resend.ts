@@ -18,7 +18,7 @@ import {
   type ManifestBatch,
   type SupersededItem,
 } from './manifest.ts';
-import type { Versioned } from './s3-json.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 import { sourceStamp } from './window-buffer.ts';
 
 /**
@@ -195,7 +195,7 @@ function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceSt
   // A drift repair records each item's exact stamp: its items come from many files and uploads.
   if (typeof origin.t === 'number') {
     const v = origin.v === undefined || origin.v === null ? {} : { v: origin.v };
-    return { t: origin.t, s: origin.key, q: origin.q ?? null, ...v };
+    return { t: origin.t, s: origin.key, q: origin.q ?? null, e: origin.e ?? null, ...v };
   }
   // The newest version of that key in the window is the one the window sent.
   const sources = m.sources.filter((s) => s.key === origin.key);

@@ -5,7 +5,7 @@ import type { BatchStatus, CatalogClient } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
-import { AbortedError, sleep as defaultSleep } from './backoff.ts';
+import { AbortedError, sleep as defaultSleep } from '../shared/backoff.ts';
 import { SubmissionHaltedError } from './errors.ts';
 import {
   batchesToResend,
@@ -18,7 +18,7 @@ import {
 } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
 import type { MetaRejection, UnknownItem } from './reports.ts';
-import type { Versioned } from './s3-json.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 
 /**
  * Follows a submitted manifest until every item is accepted, rejected by Meta with its reason, or

@@ -54,7 +54,7 @@ export interface FileRows {
 export function sourceStamp(
   source: Pick<WindowSource, 'eventTime' | 'key' | 'sequencer' | 'etag'>,
 ): SourceStamp {
-  return { t: source.eventTime, s: source.key, q: source.sequencer ?? source.etag };
+  return { t: source.eventTime, s: source.key, q: source.sequencer ?? source.etag, e: source.etag };
 }
 
 export function emptyCounts(): RowCounts {

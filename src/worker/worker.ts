@@ -18,7 +18,7 @@ import type { CallBudget } from '../meta/call-budget.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import { CatalogLease } from '../state/catalog-lease.ts';
 import { createStateStore } from '../state/state-store.ts';
-import { AbortedError, backoffDelay, sleep } from './backoff.ts';
+import { AbortedError, backoffDelay, sleep } from '../shared/backoff.ts';
 import { receiveCountOf, sendToDeadLetterQueue } from './dead-lettering.ts';
 import type { FlushReason } from './debounce.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
@@ -30,9 +30,9 @@ import { ManifestStore } from './manifest-store.ts';
 import { isCsvKey, parseQueueMessage, skipReason, type ObjectRef } from './queue-message.ts';
 import { writeMetaReport, writeRowReport, writeUnknownReport } from './reports.ts';
 import { resendUnknown } from './resend.ts';
-import type { Versioned } from './s3-json.ts';
+import type { Versioned } from '../shared/s3-json.ts';
 import { pollManifest, type PollDeps } from './status-poller.ts';
-import { windowBefore, windowOf } from './time-window.ts';
+import { windowBefore, windowOf } from '../shared/hours.ts';
 import { OpenWindows, type OpenWindow } from './open-windows.ts';
 import { GuardrailHistory } from '../guardrails/history-store.ts';
 import { releaseHeld } from '../guardrails/release.ts';
@@ -69,6 +69,7 @@ export type WorkerConfig = Pick<
   | 'quietMs'
   | 'maxHoldMs'
   | 'windowMaxItems'
+  | 'maxFileProducts'
   | 'maxHeldMessages'
   | 'visibilityTimeoutS'
   | 'shutdownGraceMs'
@@ -138,6 +139,8 @@ export class Worker {
   #stopping = false;
   #stopped: Promise<void> | undefined;
   #halted: SubmissionHaltedError | null = null;
+  /** Windows whose flush met refused credentials: kept, with their messages held, until submissions resume. */
+  #parked: OpenWindow[] = [];
   #alarmTimer: NodeJS.Timeout | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #haltedTimer: NodeJS.Timeout | undefined;
@@ -179,6 +182,7 @@ export class Worker {
       readRows: deps.readRows,
       ingest,
       writeReport: (r) => writeRowReport(reports, r, this.#now()),
+      maxFileProducts: c.maxFileProducts,
     };
     const state = createStateStore(c, { s3: deps.s3, dynamodb: deps.dynamodb });
     const lease = new CatalogLease({
@@ -292,6 +296,15 @@ export class Worker {
     );
   }
 
+  /**
+   * The last receive on which a message's work is tried. One below the queue's maxReceiveCount, so that a
+   * message whose attempts all ended in a crash or a stop is still seen once more, and dead-lettered by us
+   * with a reason, before SQS would move it to the DLQ with none.
+   */
+  get #lastTry(): number {
+    return Math.max(1, this.#c.maxReceiveCount - 1);
+  }
+
   get halted(): boolean {
     return this.#halted !== null;
   }
@@ -334,6 +347,20 @@ export class Worker {
       if (this.#stopping || this.#halted) {
         await this.#releaseNow(message);
         return undefined;
+      }
+      const count = receiveCountOf(message);
+      if (count > this.#lastTry) {
+        // Every earlier delivery ended without its work being recorded (the worker holding it was killed,
+        // stopped or lost its lease): SQS would move the next one to the DLQ with no reason attached.
+        const why =
+          `received ${count} times without its work being recorded (each earlier attempt ended in a crash, ` +
+          'a stop or a lost lease); dead-lettered on its last allowed receive so the reason travels with it';
+        this.#log.error('message dead-lettered on its last allowed receive', {
+          messageId: message.MessageId,
+          receiveCount: count,
+        });
+        await this.#deadLetter(message, 'transient-exhausted', why);
+        return message;
       }
       return await this.#dispatch(message, receivedAt);
     } catch (err) {
@@ -465,7 +492,7 @@ export class Worker {
   async #onHandlerError(message: Message, err: unknown): Promise<Message | undefined> {
     const count = receiveCountOf(message);
     const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    if (count >= this.#c.maxReceiveCount) {
+    if (count >= this.#lastTry) {
       this.#log.error('message failed on its last allowed receive; dead-lettered with its reason', {
         messageId: message.MessageId,
         receiveCount: count,
@@ -518,7 +545,7 @@ export class Worker {
   async #runFlush(open: OpenWindow): Promise<void> {
     const log = this.#log.child({ window: open.buffer.window });
     for (let attempt = 1; ; attempt++) {
-      if (this.#halted) return this.#finishTask(open.task, 'release');
+      if (this.#halted) return this.#park(open);
       const started = this.#now();
       try {
         const result = await flushWindow(this.#flushDeps, open.buffer, this.#workAbort.signal);
@@ -533,8 +560,9 @@ export class Worker {
       } catch (err) {
         if (err instanceof SubmissionHaltedError) {
           this.#halt(err);
-          return this.#finishTask(open.task, 'release');
+          return this.#park(open);
         }
+        if (this.#halted) return this.#park(open);
         if (err instanceof AbortedError || this.#workAbort.signal.aborted) {
           log.warn('flush interrupted; its messages are released for another delivery');
           return this.#finishTask(open.task, 'release');
@@ -554,7 +582,7 @@ export class Worker {
         try {
           await sleep(waitMs, this.#workAbort.signal);
         } catch {
-          return this.#finishTask(open.task, 'release');
+          return this.#halted ? this.#park(open) : this.#finishTask(open.task, 'release');
         }
       }
     }
@@ -582,7 +610,7 @@ export class Worker {
   /** Gives up on a flush: messages on their last receive are dead-lettered, the others released. */
   async #giveUpTask(task: string, err: unknown): Promise<void> {
     const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const exhausted = this.#held.messagesOf(task).filter((m) => receiveCountOf(m) >= this.#c.maxReceiveCount);
+    const exhausted = this.#held.messagesOf(task).filter((m) => receiveCountOf(m) >= this.#lastTry);
     this.#held.forget(exhausted);
     for (const m of exhausted) await this.#deadLetterAndDelete(m, 'transient-exhausted', why);
     await this.#finishTask(task, 'release');
@@ -760,7 +788,8 @@ export class Worker {
     const alarm = () =>
       this.#log.error(
         'SUBMISSIONS HALTED: Meta refused the access token or its permissions. No items_batch calls are made ' +
-          'and no messages are received; the work stays in the queue. The worker checks the token every ' +
+          'and no messages are received; the work is kept (held messages stay held, the rest stays queued). ' +
+          'The worker checks the token every ' +
           `${Math.round(this.#c.authProbeIntervalMs / 1000)} s and resumes by itself once it works.`,
         fields,
       );
@@ -774,10 +803,23 @@ export class Worker {
     this.#d.metrics?.count('AuthFailures');
     halted();
     this.#consumer.stop({ abort: true });
-    for (const open of this.#windows.discard()) this.#liveTasks.delete(open.task);
+    // Open windows stay open (frozen) and flushing ones are parked: their messages stay held, not released.
+    this.#windows.freeze();
     this.#workAbort.abort();
-    void this.#held.release().catch((e) => this.#log.warn('could not release held messages', { err: e }));
     this.#scheduleProbe();
+  }
+
+  /**
+   * Keeps a window whose flush cannot go on while submissions are halted: its messages stay held (their
+   * visibility keeps being extended), so a halt that lasts burns no receive counts and dead-letters nothing.
+   */
+  #park(open: OpenWindow): void {
+    this.#parked.push(open);
+    this.#log.info('window parked until submissions resume; its messages stay held', {
+      window: open.buffer.window,
+      files: open.buffer.sources.length,
+      held: this.#held.messagesOf(open.task).length,
+    });
   }
 
   #scheduleProbe(): void {
@@ -808,6 +850,10 @@ export class Worker {
     clearInterval(this.#haltedTimer);
     this.#workAbort = new AbortController();
     this.#windows.thaw();
+    const parked = this.#parked;
+    this.#parked = [];
+    for (const open of parked) this.#enqueueFlush(open, 'resumed');
+    this.#windows.schedule();
     this.#log.warn('SUBMISSIONS RESUMED: Meta accepts the credentials again; receiving and sending', {
       alert: 'meta-credentials-accepted',
     });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../src/aws/moto-server.ts';
 import { buildProgram } from '../../src/cli.ts';
-import { hourKey } from '../../src/ops/hours.ts';
+import { hourKey } from '../../src/shared/hours.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 import { batch, manifest, putManifest, putStates, stateEntry } from './fixtures.ts';
 import { depth, drain, empty, reason, s3EventBody, sendAll } from './support.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { recentHours } from '../../src/ops/hours.ts';
+import { recentHours } from '../../src/shared/hours.ts';
 import {
   readManifestDetail,
   readProductReport,

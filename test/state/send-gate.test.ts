@@ -39,6 +39,22 @@ describe('ordering rule (compareStamps)', () => {
     expect(isKeyTie(straggler, event)).to.equal(true);
   });
 
+  it('a straggler of a file (LastModified, no sequencer) is the same source as the event of that file, not an older one', () => {
+    const etag = '2cbc76a279cb49842192f436e0df882d';
+    const event = { ...stamp(T0 + 640, 'landing/export-47.csv', '0055AED6DCD90281E5'), e: etag };
+    const straggler = { ...stamp(T0, 'landing/export-47.csv', etag), e: etag };
+    expect(compareStamps(straggler, event)).to.equal(0);
+    expect(compareStamps(event, straggler)).to.equal(0);
+    // Its send failed (refused token): the state says the event's send was not accepted, so the straggler goes.
+    const refused = entry('', event);
+    expect(judge({ hash: 'h47', stamp: straggler }, { entry: refused, now: T0 + 60 * SECOND })).to.include({
+      kind: 'send',
+    });
+    // Another version of the same key in the same second is still ordered by time.
+    const other = { ...stamp(T0 + 900, 'landing/export-47.csv', 'X'), e: 'other' };
+    expect(compareStamps(other, event)).to.be.greaterThan(0);
+  });
+
   it('orders keys numeric-aware within a second (export-10 after export-9), and by second across seconds', () => {
     expect(
       compareStamps(stamp(T0, 'landing/export-10.csv'), stamp(T0, 'landing/export-9.csv')),

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { waitFor } from '../../src/aws/moto-server.ts';
 import { manifestKey, type Manifest } from '../../src/worker/manifest.ts';
-import { putJson } from '../../src/worker/s3-json.ts';
-import { windowOf } from '../../src/worker/time-window.ts';
+import { putJson } from '../../src/shared/s3-json.ts';
+import { windowOf } from '../../src/shared/hours.ts';
 import { CATALOG, csv, Harness, ids } from './harness.ts';
 
 /** A pending manifest left by a crashed flush is marked abandoned when its file is processed again. */

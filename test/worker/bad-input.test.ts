@@ -120,7 +120,7 @@ describe('worker: bad input (moto + simulator)', function () {
   });
 
   it('a file that keeps failing for a transient reason is dead-lettered on its last receive, with the reason', async () => {
-    h = await Harness.create('w-flaky', { MAX_RECEIVE_COUNT: '2' });
+    h = await Harness.create('w-flaky', { MAX_RECEIVE_COUNT: '3' });
     // The landing read fails every time for this one file (think of a connection reset mid-stream).
     const flaky: RowReader = (stream, options) => {
       stream.destroy();

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { waitFor } from '../../src/aws/moto-server.ts';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { readDeadLetterReason } from '../../src/dead-letter.ts';
 import { summarizeManifest } from '../../src/ops/manifest-view.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
 import { CATALOG, csv, Harness, realS3Event } from './harness.ts';
@@ -145,12 +147,33 @@ describe('worker: correct under failure (moto + simulator)', function () {
     h.startWorker();
     await h.upload('landing/auth.csv', csv([{ id: 'A1' }]));
     await waitFor('halted', async () => h.logged(/^SUBMISSIONS HALTED/).length > 0);
+    // Several probes fail while halted (longer than the 6 s visibility timeout): nothing is released meanwhile.
+    await waitFor(
+      'three failed probes',
+      async () => h.logged(/^credentials probe: still refused/).length >= 3,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    await waitFor(
+      'past a visibility timeout while halted',
+      async () => {
+        const first = Date.parse(String(h.logged(/^SUBMISSIONS HALTED/)[0]!.timestamp));
+        return Date.now() - first > 7000;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(h.logged('window parked until submissions resume; its messages stay held')).to.have.length(1);
     expect(await h.depth(h.stack.dlqUrl)).to.equal(0);
     h.sim.setFaults({});
     await waitFor('resumed', async () => h.logged(/^SUBMISSIONS RESUMED/).length > 0);
     await h.waitForFinishedManifests(1);
     expect(h.products().has('A1')).to.equal(true);
     expect(await h.depth(h.stack.dlqUrl)).to.equal(0);
+    // The file's message was held across the halt, never received again (no receive count burnt).
+    expect(h.logged('file read into window').filter((e) => e.fileKey === 'landing/auth.csv')).to.have.length(
+      1,
+    );
   });
 
   it('with VERSION_COLUMN, the row version decides over file order; a row without a usable version is rejected by line', async () => {
@@ -202,5 +225,35 @@ describe('worker: correct under failure (moto + simulator)', function () {
     expect(done!.waiting ?? null).to.equal(null);
     expect(Date.now() - started).to.be.below(60_000);
     expect(h.products().has('W1')).to.equal(true);
+  });
+
+  it('a message whose earlier deliveries all died without a trace reaches the DLQ with a reason, never through SQS alone', async () => {
+    // Queue maxReceiveCount 2: the worker tries the work on receive 1, and dead-letters on receive 2.
+    h = await Harness.create('w-kills', { MAX_RECEIVE_COUNT: '2' });
+    await h.upload('landing/killed.csv', csv([{ id: 'K1' }]));
+    // A worker took it and was killed before recording anything: the receive count is spent, nothing else.
+    await waitFor('the event received once and lost', async () => {
+      const res = await h.stack.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: h.stack.queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: 0 }),
+      );
+      let found = false;
+      for (const m of res.Messages ?? []) {
+        if (m.Body?.includes('killed.csv')) found = true;
+        else
+          await h.stack.clients.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: h.stack.queueUrl, ReceiptHandle: m.ReceiptHandle! }),
+          );
+      }
+      return found;
+    });
+    h.startWorker();
+    await waitFor('dead-lettered', async () => (await h.depth(h.stack.dlqUrl)) === 1);
+    const dead = await h.receiveAll(h.stack.dlqUrl);
+    expect(dead).to.have.length(1);
+    expect(dead[0]!.Body).to.include('killed.csv');
+    const reason = readDeadLetterReason(dead[0]!.MessageAttributes)!;
+    expect(reason).to.include({ kind: 'transient-exhausted', receiveCount: 2 });
+    expect(reason.error).to.match(/received 2 times without its work being recorded/);
+    expect(h.logged('message dead-lettered on its last allowed receive')).to.have.length(1);
   });
 });

@@ -248,6 +248,11 @@ export class Harness extends StackView {
       processingDelayMs: simOptions.processingDelayMs ?? 150,
     });
     const config = loadConfig(workerEnv(stack, sim, env));
+    if (process.env.CATALOG_SYNC_TEST_STATE_STORE) {
+      // The CLI commands a test spawns (plan, release, discard…) read the same store as this worker.
+      process.env.STATE_STORE = config.stateStore;
+      process.env.STATE_TABLE = config.stateTable ?? '';
+    }
     return new Harness(stack, sim, config);
   }
 

@@ -7,8 +7,8 @@ import { ProductStateStore } from '../../src/state/product-state-store.ts';
 import { judge } from '../../src/state/send-gate.ts';
 import { manifestErrors } from '../../src/worker/json-schemas.ts';
 import { manifestKey, payloadKey, type Manifest } from '../../src/worker/manifest.ts';
-import { putJson } from '../../src/worker/s3-json.ts';
-import { windowOf } from '../../src/worker/time-window.ts';
+import { putJson } from '../../src/shared/s3-json.ts';
+import { windowOf } from '../../src/shared/hours.ts';
 import { Harness } from './harness.ts';
 
 /** Records written by the version before the send gate still load, and are handled by today's rules. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { decodeS3Key, isCsvKey, parseQueueMessage, skipReason } from '../../src/worker/queue-message.ts';
-import { parseEventTime, windowOf } from '../../src/worker/time-window.ts';
+import { parseEventTime, windowOf } from '../../src/shared/hours.ts';
 
 const record = (over: Record<string, unknown> = {}, object: Record<string, unknown> = {}) => ({
   eventVersion: '2.1',

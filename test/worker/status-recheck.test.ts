@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { waitFor } from '../../src/aws/moto-server.ts';
-import { putJson } from '../../src/worker/s3-json.ts';
+import { putJson } from '../../src/shared/s3-json.ts';
 import { manifestKey, payloadKey, type Manifest } from '../../src/worker/manifest.ts';
-import { windowOf } from '../../src/worker/time-window.ts';
+import { windowOf } from '../../src/shared/hours.ts';
 import { CATALOG, Harness, TOKEN } from './harness.ts';
 
 /** The DAG's status re-check: a manifest submitted long ago is polled to its final state. */

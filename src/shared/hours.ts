@@ -33,3 +33,19 @@ export function parseEventTime(raw: unknown): number | null {
   const ms = Date.parse(`${m[1]}${fraction}${zone}`);
   return Number.isNaN(ms) ? null : ms;
 }
+
+/** The hour folder name of a moment, `YYYY-MM-DDTHH` (the same as `windowFolder(windowOf(ms))`). */
+export function hourKey(d: Date): string {
+  return d.toISOString().slice(0, 13);
+}
+
+/** The last `n` hours up to and including the current one, newest first. */
+export function recentHours(now: Date, n: number): string[] {
+  const start = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS;
+  return Array.from({ length: n }, (_, i) => hourKey(new Date(start - i * HOUR_MS)));
+}
+
+/** The hour folder a key sits in (`…/<YYYY-MM-DDTHH>/<name>`), or null. */
+export function hourOfKey(key: string): string | null {
+  return /\/(\d{4}-\d{2}-\d{2}T\d{2})\/[^/]+$/.exec(key)?.[1] ?? null;
+}
