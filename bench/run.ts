@@ -23,7 +23,7 @@ import { benchStateStores } from './state-store.ts';
 import { benchWorkerProcess } from './worker-process.ts';
 
 /**
- * The benchmark: `npm run bench` (all), or `npm run bench -- --only file|e2e|idle|state|worker
+ * The benchmark: `npm run bench` (all), or `npm run bench -- --only file|e2e|idle|state|worker|render
  * [--sizes 5000,100000]` (`--e2e-stores s3,dynamodb`, `--state-catalogs 5000,100000,1000000
  * --state-changed 5000`, `--worker-sizes 100000,1000000`).
  * Writes bench/results/<timestamp>.json and bench/results/latest.md. Numbers depend on the machine and on
@@ -343,7 +343,9 @@ const results = {
 };
 await mkdir(resultsDir, { recursive: true });
 const stamp = started.toISOString().replace(/[:.]/g, '-');
-await writeFile(path.join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+// `--only render` measures nothing: latest.md is written again from the newest runs (after notes.md changed).
+const render = only === 'render';
+if (!render) await writeFile(path.join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
 
 // A partial run (--only) keeps latest.md whole: each section not run now shows the newest earlier run
 // that has it, and says which run that was.
@@ -370,9 +372,13 @@ if (only) {
 const origin = (section: Section) =>
   from[section] ? [`(from the run of ${from[section]}; machine and load as recorded in its JSON)`, ''] : [];
 const md = [
-  `# Benchmark results (${results.startedAt})`,
+  render
+    ? `# Benchmark results (assembled ${results.startedAt})`
+    : `# Benchmark results (${results.startedAt})`,
   '',
-  `Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, load average at start ${machine.loadAverageAtStart.join(' / ')}.`,
+  render
+    ? 'Each section comes from the run it names; the machine and its load are recorded in that run’s JSON.'
+    : `Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, load average at start ${machine.loadAverageAtStart.join(' / ')}.`,
   'Targets: ratio ≥ 0.6 of fast-csv raw; peak RSS ≤ 300 MB at 100k rows, ≤ 450 MB at 1M; items_batch calls = ceil(K/5000);',
   'idle ≤ 3 SQS requests a minute and no S3 requests. Rerun: `npm run bench` (see bench/run.ts for options).',
   '',
@@ -416,6 +422,6 @@ const md = [
   // Hand-written analysis that goes with the figures (design notes, what is and is not met).
   existsSync(notesFile) ? await readFile(notesFile, 'utf8') : '',
 ].join('\n');
-await writeFile(path.join(resultsDir, `${stamp}.md`), md);
+if (!render) await writeFile(path.join(resultsDir, `${stamp}.md`), md);
 await writeFile(path.join(resultsDir, 'latest.md'), md);
 process.stdout.write(md);

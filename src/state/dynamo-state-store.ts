@@ -234,7 +234,8 @@ export class DynamoStateStore implements ProductStateStore {
       }
       // The losers are read again: a newer entry, or a higher fence, decides on the next round.
       if (lost.length > 0) await this.#load(lost, current);
-      if (contended) await this.#sleep(Math.min(1000, 20 * 2 ** attempt));
+      // Writers that lost together must not retry in lock-step: full jitter on every retry.
+      await this.#sleep(Math.round(Math.random() * Math.min(1000, (contended ? 20 : 10) * 2 ** attempt)));
       pending = [...lost, ...again];
     }
   }

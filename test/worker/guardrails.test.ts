@@ -192,8 +192,9 @@ describe('worker: guardrails hold a window; release sends it, discard drops it (
     h = await Harness.create('w-discard');
     startWorker();
     const held = await holdAZeroPriceFile();
-    // Newer data for P1 is not held back by the hold.
-    await h.upload('landing/fix.csv', csv([{ id: 'P1', price: '8.00' }]));
+    // Newer data for P1 is not held back by the hold. (Named to sort after zero.csv: two files created in
+    // the same second are ordered by key.)
+    await h.upload('landing/zz-fix.csv', csv([{ id: 'P1', price: '8.00' }]));
     await h.waitForFinishedManifests(2);
     expect(h.products().get('P1')).to.include({ price: '8.00 USD' });
     const dry = await run(['release', held.m.manifestId, '--dry-run', '--json'], cliEnv());
