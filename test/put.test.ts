@@ -1,12 +1,11 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot, waitFor } from '../src/aws/moto-server.ts';
+import { waitFor } from '../src/aws/moto-server.ts';
 import { buildProgram } from '../src/cli.ts';
 import { uploadFile, waitUntilFinal } from '../src/commands/put.ts';
 import { hourKey } from '../src/shared/hours.ts';
@@ -14,24 +13,11 @@ import { createProgress } from '../src/progress.ts';
 import { empty } from './ops/support.ts';
 import { batch, manifest, putManifest, source } from './ops/fixtures.ts';
 import { deployTestStack, type TestStack } from './support/local-aws.ts';
+import { cliPath, runCli, type CliRun } from './support/cli.ts';
 
-const cli = path.join(repoRoot, 'bin', 'catalog-sync');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(cli, args, { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = runCli;
+const cli = cliPath;
+type Run = CliRun;
 
 /** Runs the CLI in the background; `done` resolves when it exits. */
 function start(args: string[], env: NodeJS.ProcessEnv): { done: Promise<Run> } {

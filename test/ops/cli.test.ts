@@ -1,31 +1,12 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot } from '../../src/aws/moto-server.ts';
 import { buildProgram } from '../../src/cli.ts';
 import { hourKey } from '../../src/shared/hours.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 import { batch, manifest, putManifest, putStates, stateEntry } from './fixtures.ts';
 import { depth, drain, empty, reason, s3EventBody, sendAll } from './support.ts';
+import { runCli } from '../support/cli.ts';
 
-const cli = path.join(repoRoot, 'bin', 'catalog-sync');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(cli, args, { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = runCli;
 
 describe('catalog-sync redrive and status (CLI)', function () {
   let stack: TestStack;

@@ -1,15 +1,13 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { promisify } from 'node:util';
-import { repoRoot, waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../src/aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { CATALOG, csv, Harness } from './harness.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * Guardrails end to end (moto + simulator): a window that trips a rule is held (nothing reaches the
@@ -17,23 +15,7 @@ import { CATALOG, csv, Harness } from './harness.ts';
  * operator's `release` sends it through the worker while `discard` drops it, each recorded.
  */
 
-const cli = path.join(repoRoot, 'bin', 'catalog-sync');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(cli, args, { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = runCli;
 
 describe('worker: guardrails hold a window; release sends it, discard drops it (moto + simulator)', function () {
   this.timeout(120_000);
