@@ -2,14 +2,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { OpsError } from '../ops/errors.ts';
 import { loadManifest, type StatusStore } from '../ops/status-report.ts';
-import { contentHash, type SourceStamp } from '../state/product-state.ts';
+import { contentHash } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import { judge } from '../state/send-gate.ts';
 import { sweepMessageErrors } from '../worker/json-schemas.ts';
 import type { BatchPayload, Manifest } from '../worker/manifest.ts';
 import { ManifestStore } from '../worker/manifest-store.ts';
 import type { Versioned } from '../shared/s3-json.ts';
-import { sourceStamp } from '../worker/window-buffer.ts';
+import { stampOf } from '../worker/resend.ts';
 
 /**
  * The operator's side of a held window (`catalog-sync release` and `discard`). Release only asks: it
@@ -106,22 +106,6 @@ export async function planRelease(
   }
   out.calls = out.send.length;
   return out;
-}
-
-/** The stamp the worker's resend gives an item of a window: the newest version of its file in the window. */
-function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceStamp {
-  const src = m.sources
-    .filter((s) => s.key === origin.key)
-    .sort((a, b) => Date.parse(b.eventTime) - Date.parse(a.eventTime))[0];
-  const stamp = src
-    ? sourceStamp({
-        eventTime: Date.parse(src.eventTime),
-        key: src.key,
-        sequencer: src.sequencer,
-        etag: src.etag,
-      })
-    : { t: 0, s: origin.key, q: null };
-  return origin.v === undefined || origin.v === null ? stamp : { ...stamp, v: origin.v };
 }
 
 /** Enqueues the release; the worker sends the manifest and records who released it. */

@@ -190,8 +190,11 @@ async function resendBatch(
   return current;
 }
 
-/** The source stamp of an item, from the manifest's record of its file (and the row's version). */
-function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceStamp {
+/**
+ * The source stamp of an item, from the manifest's record of its file (and the row's version). The one
+ * definition: `catalog-sync release --dry-run` (guardrails/held-ops.ts) judges with it too.
+ */
+export function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceStamp {
   // A drift repair records each item's exact stamp: its items come from many files and uploads.
   if (typeof origin.t === 'number') {
     const v = origin.v === undefined || origin.v === null ? {} : { v: origin.v };
