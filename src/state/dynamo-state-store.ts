@@ -64,7 +64,7 @@ export interface DynamoStateStoreOptions {
   legacy?: S3StateStore | undefined;
   /** Requests in flight at once. */
   concurrency?: number;
-  /** Attempts per product when writers race. */
+  /** Attempts per product when writers race (30: a transaction of 100 items loses to any writer of one of them, with jittered waits between). */
   maxAttempts?: number;
   /** Products whose last version this process read or wrote, kept for merges without a snapshot. */
   recentMax?: number;
@@ -128,7 +128,7 @@ export class DynamoStateStore implements ProductStateStore {
     this.#prefix = o.syncedPrefix;
     this.#legacy = o.legacy;
     this.#concurrency = o.concurrency ?? 16;
-    this.#maxAttempts = o.maxAttempts ?? 10;
+    this.#maxAttempts = o.maxAttempts ?? 30;
     this.#sleep = o.sleep ?? ((ms: number) => sleep(ms));
     this.#recentMax = o.recentMax ?? 20_000;
   }
