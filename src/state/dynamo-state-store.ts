@@ -215,7 +215,10 @@ export class DynamoStateStore implements ProductStateStore {
       const lost: string[] = [];
       const again: string[] = [];
       let contended = false;
-      await mapLimit(chunk(writes, TRANSACT_WRITE_MAX), this.#concurrency, async (group) => {
+      // A transaction loses to a writer of any one of its items: after each lost round the groups halve,
+      // down to one item each, so contended products still make progress one by one.
+      const groupSize = Math.max(1, TRANSACT_WRITE_MAX >> (attempt - 1));
+      await mapLimit(chunk(writes, groupSize), this.#concurrency, async (group) => {
         const outcome = await this.#transact(group.map((w) => w.write));
         if (outcome === 'ok') {
           for (const w of group) this.#remember(w.id, w.next);
