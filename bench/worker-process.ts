@@ -6,10 +6,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { parseStream } from 'fast-csv';
-import { envFor } from '../src/aws/local-aws.ts';
-import { repoRoot, startMoto, waitFor } from '../src/aws/moto-server.ts';
-import { deployTemplate, localClients } from '../src/aws/provision.ts';
-import { startSimulator } from '../src/meta/simulator/index.ts';
+import { envFor } from '../tools/local-aws/local-aws.ts';
+import { repoRoot, startMoto, waitFor } from '../tools/local-aws/moto-server.ts';
+import { deployTemplate, localClients } from '../tools/local-aws/provision.ts';
+import { startSimulator } from '../tools/simulator/index.ts';
 
 /**
  * The real worker process on one file: `bin/catalog-sync worker` spawned against moto (the stack from

@@ -1,20 +1,21 @@
 import { Command, CommanderError } from 'commander';
 import { registerDiscard } from './commands/discard.ts';
-import { registerInfra } from './commands/infra.ts';
 import { registerPlan } from './commands/plan.ts';
 import { registerPut } from './commands/put.ts';
 import { registerRedrive } from './commands/redrive.ts';
 import { registerRelease } from './commands/release.ts';
-import { registerSandbox } from './commands/sandbox.ts';
-import { registerSimulator } from './commands/simulator.ts';
 import { registerState } from './commands/state.ts';
 import { registerStatus } from './commands/status.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerWorker } from './commands/worker.ts';
 import { ConfigError } from './config.ts';
+import { loadDevCommands, type RegisterCommands } from './dev-commands.ts';
 
-/** Builds the program; separate from running it so tests can drive it with arguments. */
-export function buildProgram(): Command {
+/**
+ * Builds the program; separate from running it so tests can drive it with arguments. `extra` adds
+ * commands after the runtime ones: the development commands when the tools tree is present.
+ */
+export function buildProgram(extra: readonly RegisterCommands[] = []): Command {
   const program = new Command('catalog-sync')
     .description(
       'Keeps a Meta commerce catalog in step with CSV exports landing in S3. S3 ObjectCreated events reach ' +
@@ -26,15 +27,13 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerValidate(program);
   registerPlan(program);
-  registerSimulator(program);
-  registerSandbox(program);
   registerPut(program);
   registerStatus(program);
   registerRedrive(program);
   registerRelease(program);
   registerDiscard(program);
   registerState(program);
-  registerInfra(program);
+  for (const register of extra) register(program);
   program.addHelpText(
     'after',
     '\nConfiguration comes from environment variables; see .env.example for every one and its default.',
@@ -43,9 +42,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    const dev = await loadDevCommands();
+    await buildProgram(dev ? [dev] : []).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from '../src/aws/moto-server.ts';
+import { repoRoot } from '../tools/local-aws/moto-server.ts';
 
 const run = promisify(execFile);
 

@@ -1,4 +1,4 @@
-import { startMoto, type MotoServer } from '../src/aws/moto-server.ts';
+import { startMoto, type MotoServer } from '../tools/local-aws/moto-server.ts';
 
 /**
  * Mocha root hooks: one moto server for the whole run, on a free loopback port. Suites isolate

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { repoRoot } from '../src/aws/moto-server.ts';
+import { repoRoot } from '../tools/local-aws/moto-server.ts';
 import { text } from 'node:stream/consumers';
 import { countProgress } from '../src/commands/validate.ts';
 import { redriveProgressSink } from '../src/ops/redrive-progress.ts';

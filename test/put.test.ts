@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { waitFor } from '../src/aws/moto-server.ts';
+import { waitFor } from '../tools/local-aws/moto-server.ts';
 import { buildProgram } from '../src/cli.ts';
 import { uploadFile, waitUntilFinal } from '../src/commands/put.ts';
 import { hourKey } from '../src/shared/hours.ts';

@@ -5,7 +5,7 @@ import { readdir, readFile, readlink, mkdtemp, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { repoRoot, waitFor } from '../src/aws/moto-server.ts';
+import { repoRoot, waitFor } from '../tools/local-aws/moto-server.ts';
 import { browserMissing, launchBrowser, screenshotPath } from './support/browser.ts';
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from '../src/aws/moto-server.ts';
+import { repoRoot } from '../tools/local-aws/moto-server.ts';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason } from '../../src/dead-letter.ts';
-import type { SimCall, SimHistoryEntry, StoredProduct } from '../../src/meta/simulator/index.ts';
+import type { SimCall, SimHistoryEntry, StoredProduct } from '../../tools/simulator/index.ts';
 import { valueOf, type Ledger, type UploadRecord } from './ledger.ts';
 
 /**

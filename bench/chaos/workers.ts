@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { WriteStream } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 
 /**
  * Worker processes (`bin/catalog-sync worker`) for chaos and the failpoint matrix: started in

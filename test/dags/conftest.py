@@ -165,7 +165,7 @@ def deploy_stacks(endpoint: str, stages: list[str]) -> dict[str, dict[str, str]]
     """Deploys ``infra/storage.yml`` as stacks ``catalog-sync-<stage>`` on ``endpoint``, concurrently.
 
     Uses ``bin/catalog-sync infra deploy --endpoint URL --stage NAME --json`` when the CLI has it,
-    otherwise the same provisioning code (``src/aws/provision.ts``) through Node: both create the
+    otherwise the same provisioning code (``tools/local-aws/provision.ts``) through Node: both create the
     buckets and queues from the template, never by hand. Returns each stage's stack outputs.
     """
     if _cli_has_infra_deploy():
@@ -189,7 +189,7 @@ def deploy_stacks(endpoint: str, stages: list[str]) -> dict[str, dict[str, str]]
                 )
             results[stage] = _outputs(out)
         return results
-    module = json.dumps((ROOT / "src" / "aws" / "provision.ts").as_uri())
+    module = json.dumps((ROOT / "tools" / "local-aws" / "provision.ts").as_uri())
     script = _DEPLOY_SCRIPT % module
     cmd = [_node(), "--disable-warning=ExperimentalWarning", "--input-type=module", "-e", script, endpoint, *stages]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)

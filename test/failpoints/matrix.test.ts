@@ -11,7 +11,7 @@ import {
 import { Ledger } from '../../bench/chaos/ledger.ts';
 import { until, waitStarted, WorkerPool, type WorkerProcess } from '../../bench/chaos/workers.ts';
 import { FAILPOINTS } from '../../src/failpoints.ts';
-import { startSimulator, type Simulator } from '../../src/meta/simulator/index.ts';
+import { startSimulator, type Simulator } from '../../tools/simulator/index.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 
 /**

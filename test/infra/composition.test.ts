@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
-import type { CfnTemplate } from '../../src/aws/cfn-template.ts';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import type { CfnTemplate } from '../../tools/local-aws/cfn-template.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { ACCOUNT, Evaluator, INFRA, loadInfra, NAME_PREFIX, STAGE } from './support/cfn-eval.ts';
 import { isAllowed, rolesOf } from './support/iam.ts';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { Evaluator, loadInfra } from './support/cfn-eval.ts';
 
 /**

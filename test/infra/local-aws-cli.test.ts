@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processAlive } from '../../src/aws/local-aws.ts';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { processAlive } from '../../tools/local-aws/local-aws.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 
 const run = promisify(execFile);
 const cli = path.join(repoRoot, 'bin', 'catalog-sync');

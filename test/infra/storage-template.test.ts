@@ -14,14 +14,14 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { loadTemplate, parseTemplate } from '../../src/aws/cfn-template.ts';
+import { loadTemplate, parseTemplate } from '../../tools/local-aws/cfn-template.ts';
 import {
   checkLocallyApplicable,
   deployTemplate,
   ProvisionError,
   STORAGE_TEMPLATE,
-} from '../../src/aws/provision.ts';
-import { waitFor } from '../../src/aws/moto-server.ts';
+} from '../../tools/local-aws/provision.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 import { STORAGE_EXPORTS } from './support/cfn-eval.ts';
 

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { VARS } from '../../src/config.ts';
 import { Evaluator, INFRA, loadInfra } from './support/cfn-eval.ts';
 

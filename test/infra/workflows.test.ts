@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import YAML from 'yaml';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { ACCOUNT, Evaluator, loadInfra, NAME_PREFIX, STAGE } from './support/cfn-eval.ts';
 
 interface Step {

@@ -3,7 +3,7 @@ import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { exitCodeOf, validateFile, type ValidateReport } from '../../src/commands/validate.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { loadIngestOptions } from '../../src/ingest/options.ts';

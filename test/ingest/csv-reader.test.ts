@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { ConfigError } from '../../src/config.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { HEADER, options, readAll, row, summarise } from './helpers.ts';

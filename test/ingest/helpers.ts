@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { FileUnusableError, type IngestEvent, type IngestOptions } from '../../src/ingest/types.ts';
 

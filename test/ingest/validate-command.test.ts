@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { ConfigError } from '../../src/config.ts';
 import { exitCodeOf, formatHuman, validateFile, type ValidateReport } from '../../src/commands/validate.ts';
 import { loadIngestOptions } from '../../src/ingest/options.ts';

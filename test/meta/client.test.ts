@@ -1,9 +1,9 @@
 import { inspect } from 'node:util';
 import { expect } from 'chai';
-import { freePort } from '../../src/aws/moto-server.ts';
+import { freePort } from '../../tools/local-aws/moto-server.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
-import type { Simulator, SimulatorFaults } from '../../src/meta/simulator/index.ts';
+import type { Simulator, SimulatorFaults } from '../../tools/simulator/index.ts';
 import type { GraphErrorKind } from '../../src/meta/types.ts';
 import {
   APP_SECRET,

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { classifyGraphError, GraphApiError } from '../../src/meta/graph-error.ts';
-import type { Simulator } from '../../src/meta/simulator/index.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
 import { tokenFormatProblem } from '../../src/meta/token-format.ts';
 import { APP_SECRET, TOKEN, capturingLogger, clientFor, validItem, withSim } from './helpers.ts';
 

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import winston from 'winston';
 import type { Logger } from '../../src/logger.ts';
 import { createCatalogClient, type CatalogClientOptions } from '../../src/meta/items-batch-client.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/meta/simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../tools/simulator/index.ts';
 import type { CatalogClient, CatalogItem } from '../../src/meta/types.ts';
 
 /** Not shaped like a Graph token (no EAA prefix), so only the client's own scrubbing can hide it. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
-import type { Simulator } from '../../src/meta/simulator/index.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
 import { CATALOG, TOKEN, VERSION, clientFor, postBatch, upserts, validItem, withSim } from './helpers.ts';
 
 /**

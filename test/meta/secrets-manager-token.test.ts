@@ -10,7 +10,7 @@ import { tokenSourceFor } from '../../src/commands/worker.ts';
 import { redact } from '../../src/logger.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import { secretsManagerToken } from '../../src/meta/secrets-manager-token.ts';
-import type { Simulator } from '../../src/meta/simulator/index.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
 import { motoEndpoint } from '../support/local-aws.ts';
 import { capturingLogger, clientFor, validItem, withSim } from './helpers.ts';
 

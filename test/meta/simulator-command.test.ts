@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { buildProgram } from '../../src/cli.ts';
-import { faultsFromFlags } from '../../src/commands/simulator.ts';
+import { faultsFromFlags } from '../../tools/commands/simulator.ts';
 import { pollUntil, TOKEN, validItem } from './helpers.ts';
 
 describe('catalog-sync simulator (command)', () => {

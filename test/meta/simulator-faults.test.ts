@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { SimHistoryEntry, Simulator } from '../../src/meta/simulator/index.ts';
+import type { SimHistoryEntry, Simulator } from '../../tools/simulator/index.ts';
 import { parseBucUsage } from '../../src/meta/usage-header.ts';
 import { CATALOG, errorOf, fakeClock, getStatus, postBatch, upserts, validItem, withSim } from './helpers.ts';
 

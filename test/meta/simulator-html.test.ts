@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
-import type { Simulator } from '../../src/meta/simulator/index.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
 import { browserMissing, launchBrowser, screenshotPath } from '../support/browser.ts';
 import { CATALOG, TOKEN, validItem, VERSION, withSim } from './helpers.ts';
 

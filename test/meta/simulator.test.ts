@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { appsecretProof } from '../../src/meta/appsecret-proof.ts';
 import { parseBucUsage } from '../../src/meta/usage-header.ts';
-import type { Simulator } from '../../src/meta/simulator/index.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
 import {
   APP_SECRET,
   CATALOG,

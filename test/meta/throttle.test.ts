@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { CallBudget } from '../../src/meta/call-budget.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
-import type { Simulator } from '../../src/meta/simulator/index.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
 import type { BucUsage } from '../../src/meta/usage-header.ts';
 import { clientFor, fakeClock, validItem, withSim } from './helpers.ts';
 

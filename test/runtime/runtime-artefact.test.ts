@@ -5,8 +5,8 @@ import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { repoRoot, waitFor } from '../../src/aws/moto-server.ts';
-import { startSimulator, type Simulator } from '../../src/meta/simulator/index.ts';
+import { repoRoot, waitFor } from '../../tools/local-aws/moto-server.ts';
+import { startSimulator, type Simulator } from '../../tools/simulator/index.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 
 /**

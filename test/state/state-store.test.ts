@@ -190,8 +190,8 @@ describe('DynamoDB product state store (moto)', function () {
     expect(d.Table?.BillingModeSummary?.BillingMode).to.equal('PAY_PER_REQUEST');
     // moto's CloudFormation takes SSESpecification (SSEEnabled) but its DescribeTable only reports the API's
     // spelling (Enabled); the template is what AWS applies.
-    const { loadTemplate } = await import('../../src/aws/cfn-template.ts');
-    const { STORAGE_TEMPLATE } = await import('../../src/aws/provision.ts');
+    const { loadTemplate } = await import('../../tools/local-aws/cfn-template.ts');
+    const { STORAGE_TEMPLATE } = await import('../../tools/local-aws/provision.ts');
     const props = (await loadTemplate(STORAGE_TEMPLATE)).template.Resources.StateTable!.Properties!;
     expect(props.SSESpecification).to.deep.equal({ SSEEnabled: true, SSEType: 'KMS' });
     expect(stack.outputs.StateTableArn).to.equal(d.Table?.TableArn);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { deployTemplate, localClients, type AwsClients } from '../../src/aws/provision.ts';
+import { deployTemplate, localClients, type AwsClients } from '../../tools/local-aws/provision.ts';
 
 export interface TestStack {
   endpoint: string;

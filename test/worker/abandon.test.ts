@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { manifestKey, type Manifest } from '../../src/worker/manifest.ts';
 import { putJson } from '../../src/shared/s3-json.ts';
 import { windowOf } from '../../src/shared/hours.ts';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readDeadLetterReason } from '../../src/dead-letter.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { FileUnusableError } from '../../src/ingest/types.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason } from '../../src/dead-letter.ts';
 import { summarizeManifest } from '../../src/ops/manifest-view.ts';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot, waitFor } from '../../src/aws/moto-server.ts';
-import { startSimulator, type Simulator } from '../../src/meta/simulator/index.ts';
+import { repoRoot, waitFor } from '../../tools/local-aws/moto-server.ts';
+import { startSimulator, type Simulator } from '../../tools/simulator/index.ts';
 import { covers } from '../../src/worker/manifest.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 import { CATALOG, csv, ids, StackView, TOKEN, workerEnv } from './harness.ts';

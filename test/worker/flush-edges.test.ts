@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import type { BatchStatus, CatalogClient } from '../../src/meta/types.ts';
 import type { BatchPayload } from '../../src/worker/manifest.ts';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
 import { createMetrics } from '../../src/metrics.ts';

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -23,7 +23,7 @@ import {
   type SimCall,
   type Simulator,
   type StoredProduct,
-} from '../../src/meta/simulator/index.ts';
+} from '../../tools/simulator/index.ts';
 import type { CatalogClient } from '../../src/meta/types.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { compareStamps, shardKey, shardOf } from '../../src/state/product-state.ts';
 import { ProductStateStore } from '../../src/state/product-state-store.ts';
 import { judge } from '../../src/state/send-gate.ts';

@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { decodeS3Key } from '../../src/worker/queue-message.ts';
 import { csv, Harness, ids } from './harness.ts';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setTimeout as delay } from 'node:timers/promises';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { csv, Harness, ids } from './harness.ts';
 
 /** Done-when 5: throttling and 5xx delay but lose nothing; a refused token stops submissions, once. */

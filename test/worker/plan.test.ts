@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from '../../src/aws/moto-server.ts';
+import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { buildProgram } from '../../src/cli.ts';
 import type { PlanReport } from '../../src/plan/plan.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { waitFor } from '../../src/aws/moto-server.ts';
+import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { csv, Harness, ids, TOKEN } from './harness.ts';
 
 interface MetaReport {

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { loadTemplate, type CfnResource, type CfnTemplate } from '../../../src/aws/cfn-template.ts';
-import { repoRoot } from '../../../src/aws/moto-server.ts';
+import { loadTemplate, type CfnResource, type CfnTemplate } from '../../../tools/local-aws/cfn-template.ts';
+import { repoRoot } from '../../../tools/local-aws/moto-server.ts';
 
 /**
  * Evaluates a template's intrinsic functions to plain strings for one imagined deployment, so tests can
@@ -12,7 +12,7 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
 export const STAGE = 'test';
 export const NAME_PREFIX = 'catalog-sync';
-/** As in the local sandbox (src/aws/local-aws.ts) and the DAG's default stack_name. */
+/** As in the local sandbox (tools/local-aws/local-aws.ts) and the DAG's default stack_name. */
 export const STORAGE_STACK = `${NAME_PREFIX}-${STAGE}`;
 
 /** What the storage stack (infra/storage.yml) exports for this deployment, by export name. */

@@ -1,4 +1,4 @@
-import type { Logger } from '../../logger.ts';
+import type { Logger } from '../../src/logger.ts';
 
 /** Which Graph endpoint a fault applies to. */
 export type SimEndpoint = 'items_batch' | 'check_batch_request_status' | 'catalog';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, repoRoot, waitFor } from '../aws/moto-server.ts';
+import { freePort, repoRoot, waitFor } from '../local-aws/moto-server.ts';
 
 /**
  * Real Airflow 3 for the sandbox, from the project's venv: `airflow db migrate`, then the API server (UI

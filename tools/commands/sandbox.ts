@@ -4,12 +4,12 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { envFor, LOCAL_DIR } from '../aws/local-aws.ts';
-import { repoRoot, startMoto, waitFor, type MotoServer } from '../aws/moto-server.ts';
-import { deployTemplate, localClients } from '../aws/provision.ts';
-import { startSimulator, type Simulator } from '../meta/simulator/index.ts';
+import { envFor, LOCAL_DIR } from '../local-aws/local-aws.ts';
+import { repoRoot, startMoto, waitFor, type MotoServer } from '../local-aws/moto-server.ts';
+import { deployTemplate, localClients } from '../local-aws/provision.ts';
+import { startSimulator, type Simulator } from '../simulator/index.ts';
 import { startDropFolder, type DropFolder } from './drop-folder.ts';
-import { uploadFile } from './put.ts';
+import { uploadFile } from '../../src/commands/put.ts';
 import { DAG_ID, startSandboxAirflow, type SandboxAirflow } from './sandbox-airflow.ts';
 
 const SAMPLES = path.join(repoRoot, 'samples', 'products.csv');

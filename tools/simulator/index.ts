@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { silentLogger, type Logger } from '../../logger.ts';
-import { verifyAppsecretProof } from '../appsecret-proof.ts';
-import { isThrottleCode } from '../graph-error.ts';
-import { formatBucUsage } from '../usage-header.ts';
+import { silentLogger, type Logger } from '../../src/logger.ts';
+import { verifyAppsecretProof } from '../../src/meta/appsecret-proof.ts';
+import { isThrottleCode } from '../../src/meta/graph-error.ts';
+import { formatBucUsage } from '../../src/meta/usage-header.ts';
 import { CatalogState, type Row } from './catalog.ts';
 import { FaultBox, FaultError } from './faults.ts';
 import { htmlPage, wantsHtml, type BatchRow, type PageData } from './html.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { envFor, localAwsDown, localAwsUp, readLocalAwsState } from '../aws/local-aws.ts';
-import { deployTemplate, localClients } from '../aws/provision.ts';
+import { envFor, localAwsDown, localAwsUp, readLocalAwsState } from '../local-aws/local-aws.ts';
+import { deployTemplate, localClients } from '../local-aws/provision.ts';
 
 const progress = (line: string) => process.stderr.write(`[infra] ${line}\n`);
 

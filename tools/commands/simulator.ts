@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../src/logger.ts';
 import {
   startSimulator,
   validateFaults,
   type InjectedError,
   type SimulatorFaults,
-} from '../meta/simulator/index.ts';
+} from '../simulator/index.ts';
 
 const int =
   (min: number, max = Number.MAX_SAFE_INTEGER) =>

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repo root, found from this file's place: src/aws/ → ../../ */
+/** The repo root, found from this file's place: tools/local-aws/ → ../../ */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export class LocalAwsError extends Error {

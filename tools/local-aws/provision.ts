@@ -265,7 +265,7 @@ export function checkLocallyApplicable(template: CfnTemplate): void {
   }
   if (missing.length > 0) {
     throw new ProvisionError(
-      `the local path cannot apply these template parts (add a handler in src/aws/provision.ts):\n  ${missing.join('\n  ')}`,
+      `the local path cannot apply these template parts (add a handler in tools/local-aws/provision.ts):\n  ${missing.join('\n  ')}`,
     );
   }
 }
