@@ -26,8 +26,11 @@ ENV NODE_ENV=production \
     NODE_OPTIONS=--disable-warning=ExperimentalWarning
 WORKDIR /app
 # Only what the worker and the CLI load at run time: the production dependencies, package.json ("type":
-# "module"), the JSON schemas the sources import, and the sources. Owned by root and not writable by the
-# process; the task also runs with a read-only root filesystem and /tmp as its only writable path.
+# "module"), the JSON schemas the sources import, and the runtime sources. The development tools (tools/: the
+# catalog simulator, local AWS, the sandbox), tests and bench stay out: src/ never imports them (eslint), and
+# the CLI registers the development commands only when tools/commands/register.ts exists. Owned by root and
+# not writable by the process; the task also runs with a read-only root filesystem and /tmp as its only
+# writable path.
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY schemas ./schemas

@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -168,9 +169,48 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
       const top = dep.startsWith('@') ? dep.split('/')[0]! : dep;
       expect(installed, dep).to.include(top);
     }
-    for (const dev of ['mocha', 'chai', 'typescript', 'eslint', 'prettier', 'osls'])
-      expect(installed, `devDependency ${dev}`).not.to.include(dev);
+    for (const dev of Object.keys(pkg.devDependencies))
+      expect(existsSync(path.join(app, 'node_modules', dev)), `devDependency ${dev} installed`).to.equal(
+        false,
+      );
     expect(plan.user).to.match(/^[1-9]\d*:[1-9]\d*$/);
+  });
+
+  it('holds the runtime tree only: no tools, tests or bench', () => {
+    for (const devTree of ['tools', 'test', 'bench', 'bin', 'scripts'])
+      expect(existsSync(path.join(app, devTree)), `${devTree}/ in the image`).to.equal(false);
+    expect(existsSync(path.join(app, 'src', 'main.ts'))).to.equal(true);
+  });
+
+  it('lists the runtime commands in --help and not the development ones (their registry is in tools/)', () => {
+    const [program, ...args] = plan.entrypoint;
+    expect(program).to.equal('node');
+    const help = spawnSync(process.execPath, [...args, '--help'], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...plan.env },
+    });
+    expect(help.status, help.stderr).to.equal(0);
+    const commands = new Set(
+      help.stdout
+        .slice(help.stdout.indexOf('Commands:'))
+        .split('\n')
+        .map((l) => /^ {2}([a-z][\w-]*)/.exec(l)?.[1])
+        .filter((c) => c !== undefined),
+    );
+    for (const runtime of [
+      'worker',
+      'validate',
+      'plan',
+      'put',
+      'status',
+      'redrive',
+      'release',
+      'discard',
+      'state',
+    ])
+      expect(commands, help.stdout).to.include(runtime);
+    for (const dev of ['sandbox', 'simulator', 'infra']) expect(commands, help.stdout).not.to.include(dev);
   });
 
   it('runs the worker (ENTRYPOINT + CMD, the image ENV) as a non-root user and syncs a landed CSV into the catalog', async () => {
