@@ -2,7 +2,7 @@ import { startMoto, type MotoServer } from '../tools/local-aws/moto-server.ts';
 
 /**
  * Mocha root hooks: one moto server for the whole run, on a free loopback port. Suites isolate
- * themselves by deploying the template under their own stage name (see support/local-aws.ts).
+ * themselves by deploying the template under their own stage name (see support/sandbox-harness.ts).
  */
 let moto: MotoServer | undefined;
 

@@ -12,7 +12,7 @@ import { hourKey } from '../src/shared/hours.ts';
 import { createProgress } from '../src/progress.ts';
 import { empty } from './ops/support.ts';
 import { batch, manifest, putManifest, source } from './ops/fixtures.ts';
-import { deployTestStack, type TestStack } from './support/local-aws.ts';
+import { deployTestStack, type TestStack } from './support/sandbox-harness.ts';
 import { cliPath, runCli, type CliRun } from './support/cli.ts';
 
 const run = runCli;

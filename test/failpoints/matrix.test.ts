@@ -11,8 +11,8 @@ import {
 import { Ledger } from '../../bench/chaos/ledger.ts';
 import { until, waitStarted, WorkerPool, type WorkerProcess } from '../../bench/chaos/workers.ts';
 import { FAILPOINTS } from '../../src/failpoints.ts';
-import { startSimulator, type Simulator } from '../../tools/simulator/index.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import type { Simulator } from '../../tools/simulator/index.ts';
+import { sandboxProcessEnv, startSandbox, type TestStack } from '../support/sandbox-harness.ts';
 
 /**
  * The failpoint matrix: for every named failpoint (src/failpoints.ts), with one worker and with two
@@ -56,18 +56,7 @@ function workerEnv(stack: TestStack, sim: Simulator, catalogId: string): NodeJS.
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
-    AWS_ENDPOINT_URL: stack.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    LANDING_BUCKET: stack.landingBucket,
-    SYNCED_BUCKET: stack.syncedBucket,
-    QUEUE_URL: stack.queueUrl,
-    DLQ_URL: stack.dlqUrl,
-    META_GRAPH_URL: sim.url,
-    META_CATALOG_ID: catalogId,
-    META_ACCESS_TOKEN: TOKEN,
-    CATALOG_CURRENCY: 'USD',
+    ...sandboxProcessEnv({ stack, sim }, { catalogId, accessToken: TOKEN }),
     META_HOURLY_CALL_BUDGET: '10000',
     DEBOUNCE_QUIET_MS: '300',
     DEBOUNCE_MAX_HOLD_MS: '5000',
@@ -124,8 +113,7 @@ async function runCase(point: string, workers: number): Promise<CaseResult> {
     error: null,
   };
   const catalogId = `55${String(n).padStart(8, '0')}`;
-  const stack = await deployTestStack(`fp${n}`);
-  const sim = await startSimulator({
+  const { stack, sim } = await startSandbox(`fp${n}`, {
     accessToken: TOKEN,
     processingDelayMs: PROCESSING_MS,
     hourlyCallBudget: 10_000,

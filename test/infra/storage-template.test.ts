@@ -22,7 +22,7 @@ import {
   STORAGE_TEMPLATE,
 } from '../../tools/local-aws/provision.ts';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 import { STORAGE_EXPORTS } from './support/cfn-eval.ts';
 
 describe('infra/storage.yml deployed to moto (one provisioning path)', () => {

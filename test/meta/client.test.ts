@@ -14,17 +14,8 @@ import {
   fakeClock,
   validItem,
   withSim,
+  rejection,
 } from './helpers.ts';
-
-async function rejection(p: Promise<unknown>): Promise<GraphApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(GraphApiError);
-    return err as GraphApiError;
-  }
-  throw new Error('expected a GraphApiError, but the call succeeded');
-}
 
 const graphCalls = (sim: Simulator) =>
   sim.calls().filter((c) => c.endpoint === 'items_batch' || c.endpoint === 'check_batch_request_status');

@@ -1,24 +1,14 @@
 import { inspect } from 'node:util';
 import { expect } from 'chai';
-import { classifyGraphError, GraphApiError } from '../../src/meta/graph-error.ts';
+import { classifyGraphError } from '../../src/meta/graph-error.ts';
 import type { Simulator } from '../../tools/simulator/index.ts';
 import { tokenFormatProblem } from '../../src/meta/token-format.ts';
-import { APP_SECRET, TOKEN, capturingLogger, clientFor, validItem, withSim } from './helpers.ts';
+import { APP_SECRET, TOKEN, capturingLogger, clientFor, validItem, withSim, rejection } from './helpers.ts';
 
 /**
  * Credential failures must halt the worker (kind auth/permission), never look like a bad request (which
  * dead-letters whole windows) or a network blip (which retries forever).
  */
-
-async function rejection(p: Promise<unknown>): Promise<GraphApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(GraphApiError);
-    return err as GraphApiError;
-  }
-  throw new Error('expected a GraphApiError, but the call succeeded');
-}
 
 describe('meta: credential failures are auth or permission', () => {
   describe('classification', () => {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
 import winston from 'winston';
 import type { Logger } from '../../src/logger.ts';
+import { GraphApiError } from '../../src/meta/graph-error.ts';
 import { createCatalogClient, type CatalogClientOptions } from '../../src/meta/items-batch-client.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../tools/simulator/index.ts';
 import type { CatalogClient, CatalogItem } from '../../src/meta/types.ts';
@@ -146,4 +148,15 @@ export async function pollUntil<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The GraphApiError a call rejects with; fails the test when it succeeds or rejects with anything else. */
+export async function rejection(p: Promise<unknown>): Promise<GraphApiError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err, String(err)).to.be.instanceOf(GraphApiError);
+    return err as GraphApiError;
+  }
+  throw new Error('expected a GraphApiError, but the call succeeded');
 }

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { appsecretProof } from '../../src/meta/appsecret-proof.ts';
-import { GraphApiError } from '../../src/meta/graph-error.ts';
 import type { Simulator } from '../../tools/simulator/index.ts';
 import {
   APP_SECRET,
@@ -12,22 +11,13 @@ import {
   fakeClock,
   validItem,
   withSim,
+  rejection,
 } from './helpers.ts';
 
 /**
  * probe(): the one cheap read a halted worker repeats to learn when the credentials work again, and the
  * simulator's catalog node route behind it.
  */
-
-async function rejection(p: Promise<unknown>): Promise<GraphApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(GraphApiError);
-    return err as GraphApiError;
-  }
-  throw new Error('expected a GraphApiError, but the call succeeded');
-}
 
 describe('meta: probe() and the catalog node', () => {
   let sim: Simulator;

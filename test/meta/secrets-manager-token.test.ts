@@ -11,23 +11,13 @@ import { redact } from '../../src/logger.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import { secretsManagerToken } from '../../src/meta/secrets-manager-token.ts';
 import type { Simulator } from '../../tools/simulator/index.ts';
-import { motoEndpoint } from '../support/local-aws.ts';
-import { capturingLogger, clientFor, validItem, withSim } from './helpers.ts';
+import { motoEndpoint } from '../support/sandbox-harness.ts';
+import { capturingLogger, clientFor, validItem, withSim, rejection } from './helpers.ts';
 
 /**
  * META_ACCESS_TOKEN_SECRET_ID: the token lives in Secrets Manager (moto in server mode here), is read at
  * start-up and again by refreshCredentials(), so rotating the secret un-halts a running worker.
  */
-
-async function rejection(p: Promise<unknown>): Promise<GraphApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(GraphApiError);
-    return err as GraphApiError;
-  }
-  throw new Error('expected a GraphApiError, but the call succeeded');
-}
 
 const newToken = (label: string) => `${label}-${randomBytes(16).toString('hex')}`;
 

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { CallBudget } from '../../src/meta/call-budget.ts';
-import { GraphApiError } from '../../src/meta/graph-error.ts';
 import type { Simulator } from '../../tools/simulator/index.ts';
 import type { BucUsage } from '../../src/meta/usage-header.ts';
-import { clientFor, fakeClock, validItem, withSim } from './helpers.ts';
+import { clientFor, fakeClock, validItem, withSim, rejection } from './helpers.ts';
 
 /**
  * A throttle that names no wait (80014 with estimated_time_to_regain_access 0) once stalled uploads for
@@ -14,16 +13,6 @@ import { clientFor, fakeClock, validItem, withSim } from './helpers.ts';
 
 const HOUR = 3_600_000;
 const usage = (pct: number, etaMinutes = 0): BucUsage => ({ entries: [], pct, etaMinutes });
-
-async function rejection(p: Promise<unknown>): Promise<GraphApiError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(GraphApiError);
-    return err as GraphApiError;
-  }
-  throw new Error('expected a GraphApiError, but the call succeeded');
-}
 
 const eta0 = (times: number) => ({
   errors: [{ code: 80014, endpoint: 'items_batch' as const, times, etaMinutes: 0 }],

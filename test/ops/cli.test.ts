@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { buildProgram } from '../../src/cli.ts';
 import { hourKey } from '../../src/shared/hours.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 import { batch, manifest, putManifest, putStates, stateEntry } from './fixtures.ts';
 import { depth, drain, empty, reason, s3EventBody, sendAll } from './support.ts';
 import { runCli } from '../support/cli.ts';

@@ -5,7 +5,7 @@ import { opsClients } from '../../src/commands/aws-clients.ts';
 import { claimsPrefix, s3MoveClaims } from '../../src/ops/move-claims.ts';
 import { compileMatch, runRedrive, type RedriveRequest, type RedriveTuning } from '../../src/ops/redrive.ts';
 import { redriveLoop } from '../../src/ops/redrive-loop.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 import {
   depth,
   drain,

@@ -6,7 +6,7 @@ import {
   readRecentManifests,
   type StatusStore,
 } from '../../src/ops/status-report.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 import {
   batch,
   manifest,

@@ -7,8 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { repoRoot, waitFor } from '../../tools/local-aws/moto-server.ts';
-import { startSimulator, type Simulator } from '../../tools/simulator/index.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { sandboxProcessEnv, startSandbox, type Sandbox } from '../support/sandbox-harness.ts';
 
 /**
  * The worker image, proven without Docker: builds exactly what the Dockerfile puts in the image — its
@@ -104,8 +103,7 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
   let root: string;
   let app: string;
   let tmp: string;
-  let stack: TestStack;
-  let sim: Simulator;
+  let sandbox: Sandbox;
   let worker: ChildProcess | undefined;
   const out: string[] = [];
   const err: string[] = [];
@@ -146,13 +144,12 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
     await mkdir(tmp);
     if (asUser) await chown(tmp, asUser.uid, asUser.gid);
 
-    stack = await deployTestStack('rt');
-    sim = await startSimulator({ accessToken: simToken, processingDelayMs: 150 });
+    sandbox = await startSandbox('rt', { accessToken: simToken, processingDelayMs: 150 });
   });
 
   after(async () => {
     if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
-    await sim?.stop();
+    await sandbox?.stop();
     if (root) await rm(root, { recursive: true, force: true });
   });
 
@@ -226,20 +223,9 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
         HOME: tmp,
         TMPDIR: tmp,
         ...plan.env,
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL: stack.endpoint,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        LANDING_BUCKET: stack.landingBucket,
-        SYNCED_BUCKET: stack.syncedBucket,
-        QUEUE_URL: stack.queueUrl,
-        DLQ_URL: stack.dlqUrl,
-        MAX_RECEIVE_COUNT: stack.outputs.MaxReceiveCount!,
+        ...sandboxProcessEnv(sandbox, { catalogId: CATALOG, accessToken: simToken }),
+        MAX_RECEIVE_COUNT: sandbox.stack.outputs.MaxReceiveCount!,
         VISIBILITY_TIMEOUT_S: '30',
-        META_GRAPH_URL: sim.url,
-        META_CATALOG_ID: CATALOG,
-        META_ACCESS_TOKEN: simToken,
-        CATALOG_CURRENCY: 'USD',
         DEBOUNCE_QUIET_MS: '500',
         DEBOUNCE_MAX_HOLD_MS: '10000',
         SQS_WAIT_TIME_S: '1',
@@ -261,14 +247,18 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
       expect([Number(uids[1]), Number(uids[2])]).to.deep.equal([asUser.uid, asUser.uid]);
     }
 
-    await stack.clients.s3.send(
-      new PutObjectCommand({ Bucket: stack.landingBucket, Key: 'landing/runtime/products.csv', Body: csv }),
+    await sandbox.stack.clients.s3.send(
+      new PutObjectCommand({
+        Bucket: sandbox.stack.landingBucket,
+        Key: 'landing/runtime/products.csv',
+        Body: csv,
+      }),
     );
     await waitFor(
       'the landed products in the simulated catalog',
       async () => {
         if (exit) throw new Error(`the worker exited (${JSON.stringify(exit)})\n${log()}`);
-        const ids = new Set(sim.products(CATALOG).map((p) => p.id));
+        const ids = new Set(sandbox.sim.products(CATALOG).map((p) => p.id));
         return PRODUCTS.every((id) => ids.has(id));
       },
       { timeoutMs: 90_000, intervalMs: 200 },

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { CallBudget } from '../../src/meta/call-budget.ts';
 import { CatalogLease, LeaseLostError } from '../../src/state/catalog-lease.ts';
 import { ProductStateStore } from '../../src/state/product-state-store.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 
 /** The per-catalog lease on moto's S3: one holder at a time, fencing tokens, and a paused holder fenced off. */
 describe('catalog lease (moto)', function () {

@@ -5,7 +5,7 @@ import type { ProductStateEntry } from '../../src/state/product-state.ts';
 import { S3StateStore, type ProductStateStore } from '../../src/state/product-state-store.ts';
 import type { StateUpdate } from '../../src/state/send-gate.ts';
 import { createStateStore } from '../../src/state/state-store.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 
 /**
  * The contract of a product state store (product-state-store.ts), run against both stores on moto:

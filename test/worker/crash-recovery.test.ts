@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot, waitFor } from '../../tools/local-aws/moto-server.ts';
-import { startSimulator, type Simulator } from '../../tools/simulator/index.ts';
 import { covers } from '../../src/worker/manifest.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { startSandbox } from '../support/sandbox-harness.ts';
 import { CATALOG, csv, ids, StackView, TOKEN, workerEnv } from './harness.ts';
 
 /**
@@ -52,9 +51,11 @@ function spawnWorker(env: Record<string, string>, onLine: (entry: Record<string,
 }
 
 async function scenario(stage: string) {
-  const stack: TestStack = await deployTestStack(`k-${stage.slice(0, 6)}`);
   // A slow catalog, so the worker is still polling when it is killed in that stage.
-  const sim: Simulator = await startSimulator({ accessToken: TOKEN, processingDelayMs: 1500 });
+  const { stack, sim } = await startSandbox(`k-${stage.slice(0, 6)}`, {
+    accessToken: TOKEN,
+    processingDelayMs: 1500,
+  });
   const env = workerEnv(stack, sim, {
     DEBOUNCE_QUIET_MS: '400',
     VISIBILITY_TIMEOUT_S: '4',
@@ -142,8 +143,7 @@ describe('worker: graceful shutdown (child process, SIGTERM)', function () {
   this.timeout(60_000);
 
   it('on SIGTERM flushes the open window within the grace period and exits 0', async () => {
-    const stack = await deployTestStack('k-term');
-    const sim = await startSimulator({ accessToken: TOKEN, processingDelayMs: 100 });
+    const { stack, sim } = await startSandbox('k-term', { accessToken: TOKEN, processingDelayMs: 100 });
     try {
       // A quiet period far longer than the test: only the shutdown can flush this window.
       const env = workerEnv(stack, sim, { DEBOUNCE_QUIET_MS: '600000', DEBOUNCE_MAX_HOLD_MS: '600000' });

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
-import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
 import { Worker } from '../../src/worker/worker.ts';
@@ -40,21 +39,7 @@ describe('worker: guardrails hold a window; release sends it, discard drops it (
           .filter((l) => l !== ''),
       ),
     );
-    h.client = createCatalogClient({
-      graphUrl: c.graphUrl,
-      apiVersion: c.apiVersion,
-      catalogId: c.catalogId,
-      accessToken: c.accessToken,
-      hourlyCallBudget: c.hourlyCallBudget,
-      maxRetries: c.maxRetries,
-      requestTimeoutMs: c.requestTimeoutMs,
-      maxPayloadBytes: c.maxPayloadBytes,
-      batchMaxItems: c.batchMaxItems,
-      logger: h.logger.child({ component: 'graph' }),
-      retryBaseMs: 50,
-      retryMaxDelayMs: 200,
-      maxRetryWaitMs: 300,
-    });
+    h.client = h.catalogClient();
     h.worker = new Worker({
       config: c,
       s3: h.stack.clients.s3,

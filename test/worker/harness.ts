@@ -18,17 +18,12 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
-import {
-  startSimulator,
-  type SimCall,
-  type Simulator,
-  type StoredProduct,
-} from '../../tools/simulator/index.ts';
+import type { SimCall, Simulator, StoredProduct } from '../../tools/simulator/index.ts';
 import type { CatalogClient } from '../../src/meta/types.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
 import { Worker } from '../../src/worker/worker.ts';
-import { deployTestStack, type TestStack } from '../support/local-aws.ts';
+import { startSandbox, type TestStack } from '../support/sandbox-harness.ts';
 
 /**
  * A worker against moto (buckets, queue and DLQ deployed from infra/storage.yml) and the catalog simulator
@@ -242,8 +237,7 @@ export class Harness extends StackView {
     env: Record<string, string> = {},
     simOptions: { processingDelayMs?: number } = {},
   ) {
-    const stack = await deployTestStack(label);
-    const sim = await startSimulator({
+    const { stack, sim } = await startSandbox(label, {
       accessToken: TOKEN,
       processingDelayMs: simOptions.processingDelayMs ?? 150,
     });
@@ -261,8 +255,24 @@ export class Harness extends StackView {
     readRows: RowReader = readProducts,
     wrap: (c: CatalogClient) => CatalogClient = (c) => c,
   ): Worker {
+    this.client = this.catalogClient();
+    this.worker = new Worker({
+      config: this.config,
+      s3: this.stack.clients.s3,
+      sqs: this.stack.clients.sqs,
+      dynamodb: this.stack.clients.dynamodb,
+      client: wrap(this.client),
+      readRows,
+      logger: this.logger,
+    });
+    this.worker.start();
+    return this.worker;
+  }
+
+  /** The catalog client the worker gets: the config's settings, this harness's log, short retry waits. */
+  catalogClient(): CatalogClient {
     const c = this.config;
-    this.client = createCatalogClient({
+    return createCatalogClient({
       graphUrl: c.graphUrl,
       apiVersion: c.apiVersion,
       catalogId: c.catalogId,
@@ -277,17 +287,6 @@ export class Harness extends StackView {
       retryMaxDelayMs: 200,
       maxRetryWaitMs: 300,
     });
-    this.worker = new Worker({
-      config: c,
-      s3: this.stack.clients.s3,
-      sqs: this.stack.clients.sqs,
-      dynamodb: this.stack.clients.dynamodb,
-      client: wrap(this.client),
-      readRows,
-      logger: this.logger,
-    });
-    this.worker.start();
-    return this.worker;
   }
 
   /** Prints the worker's log and the simulator's call log (for a failed test). */
