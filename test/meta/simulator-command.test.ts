@@ -3,12 +3,13 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { buildProgram } from '../../src/cli.ts';
+import { registerDevCommands } from '../../tools/commands/register.ts';
 import { faultsFromFlags } from '../../tools/commands/simulator.ts';
 import { pollUntil, TOKEN, validItem } from './helpers.ts';
 
 describe('catalog-sync simulator (command)', () => {
   it('--help explains the token, the options and the fault flags', () => {
-    const cmd = buildProgram().commands.find((c) => c.name() === 'simulator')!;
+    const cmd = buildProgram([registerDevCommands]).commands.find((c) => c.name() === 'simulator')!;
     let help = '';
     cmd.configureOutput({ writeOut: (s) => (help += s) });
     cmd.outputHelp();
