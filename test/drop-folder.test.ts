@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtemp, readdir, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { isCandidate, startDropFolder, type DropFolder } from '../tools/commands/drop-folder.ts';
+import { isCandidate, startDropFolder, type DropFolder } from '../tools/sandbox/drop-folder.ts';
 
 describe('sandbox drop folder', () => {
   let dir: string;
