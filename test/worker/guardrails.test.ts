@@ -5,7 +5,7 @@ import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { composeWorker } from '../../src/worker/compose.ts';
 import { CATALOG, csv, Harness } from './harness.ts';
 import { runCli } from '../support/cli.ts';
 
@@ -55,7 +55,7 @@ describe('worker: guardrails hold a window; release sends it, discard drops it (
       retryMaxDelayMs: 200,
       maxRetryWaitMs: 300,
     });
-    h.worker = new Worker({
+    h.worker = composeWorker({
       config: c,
       s3: h.stack.clients.s3,
       sqs: h.stack.clients.sqs,

@@ -27,7 +27,8 @@ import {
 import type { CatalogClient } from '../../src/meta/types.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { composeWorker } from '../../src/worker/compose.ts';
+import type { Worker } from '../../src/worker/worker.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 
 /**
@@ -277,7 +278,7 @@ export class Harness extends StackView {
       retryMaxDelayMs: 200,
       maxRetryWaitMs: 300,
     });
-    this.worker = new Worker({
+    this.worker = composeWorker({
       config: c,
       s3: this.stack.clients.s3,
       sqs: this.stack.clients.sqs,
