@@ -1,33 +1,26 @@
-import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { EventEmitter } from 'node:events';
 import type { Consumer } from 'sqs-consumer';
-import type { InspectDeps } from '../drift/inspect.ts';
-import type { RepairDeps } from '../drift/repair.ts';
 import type { Logger } from '../logger.ts';
-import type { CatalogClient } from '../meta/types.ts';
-import type { ServiceMetrics } from '../metrics.ts';
-import { AbortedError, sleep } from '../shared/backoff.ts';
-import type { Versioned } from '../shared/s3-json.ts';
+import { sleep } from '../shared/backoff.ts';
 import type { FlushReason } from './debounce.ts';
-import { asHalted, decideError } from './error-policy.ts';
 import type { SubmissionHaltedError } from './errors.ts';
-import type { IntakeDeps } from './file-intake.ts';
-import type { FlushDeps } from './flush.ts';
-import { runFlush } from './flush-runner.ts';
+import { runFlush, type FlushRunnerDeps } from './flush-runner.ts';
+import type { FlushResult } from './flush.ts';
 import { HeldMessages } from './held-messages.ts';
-import type { Manifest } from './manifest.ts';
-import type { ManifestStore } from './manifest-store.ts';
-import { onHandlerError, routeMessage } from './message-router.ts';
+import { onHandlerError, routeMessage, type RouterDeps } from './message-router.ts';
 import { OpenWindows, type OpenWindow } from './open-windows.ts';
 import { createQueueConsumer } from './queue-consumer.ts';
-import { pollManifest, type PollDeps } from './status-poller.ts';
+import { ManifestFollowers } from './manifest-followers.ts';
 import { SubmissionHalt } from './submission-halt.ts';
 import { TaskMessages } from './task-messages.ts';
 import type { TaskContext } from './tasks/context.ts';
 import { resumeSubmitted } from './tasks/resume-submitted.ts';
 import type { WorkerEvents } from './worker-events.ts';
+import type { WorkerParts, WorkerSettings } from './worker-parts.ts';
 
 export type { WorkerConfig, WorkerDeps } from './compose.ts';
+export type { WorkerParts, WorkerSettings } from './worker-parts.ts';
 
 /**
  * The long-running consumer's lifecycle: receives S3 events and sweep messages (message-router.ts routes
@@ -39,41 +32,6 @@ export type { WorkerConfig, WorkerDeps } from './compose.ts';
  * emits the typed events of worker-events.ts.
  */
 
-/** The configuration the lifecycle reads itself (compose.ts picks it from the worker's configuration). */
-export interface WorkerSettings {
-  landingBucket: string;
-  landingPrefix: string;
-  syncedPrefix: string;
-  queueUrl: string;
-  dlqUrl: string | undefined;
-  quietMs: number;
-  maxHoldMs: number;
-  windowMaxItems: number;
-  maxHeldMessages: number;
-  visibilityTimeoutS: number;
-  shutdownGraceMs: number;
-  maxReceiveCount: number;
-  sqsWaitTimeS: number;
-  authAlertIntervalMs: number;
-  authProbeIntervalMs: number;
-}
-
-/** The ready collaborators (compose.ts). */
-export interface WorkerParts {
-  settings: WorkerSettings;
-  sqs: SQSClient;
-  client: CatalogClient;
-  logger: Logger;
-  metrics: ServiceMetrics | undefined;
-  now: () => number;
-  manifests: ManifestStore;
-  intake: IntakeDeps;
-  flush: FlushDeps;
-  poll: PollDeps;
-  repair: RepairDeps;
-  inspect: InspectDeps;
-}
-
 export class Worker extends EventEmitter<WorkerEvents> {
   readonly #p: WorkerParts;
   readonly #s: WorkerSettings;
@@ -84,7 +42,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #consumer: Consumer;
   readonly #halt: SubmissionHalt;
   readonly #ctx: TaskContext;
-  readonly #polls = new Map<string, Promise<void>>();
+  readonly #router: RouterDeps;
+  readonly #flushRunner: FlushRunnerDeps;
+  readonly #followers: ManifestFollowers;
   #flushChain: Promise<void> = Promise.resolve();
   #inflight = 0;
   /** Aborts flush retries and status polls: at the end of the shutdown grace period, or on a halt. */
@@ -142,6 +102,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
       logger: log,
       handleMessage: (m) => this.#handle(m),
     });
+    this.#followers = new ManifestFollowers({
+      poll: parts.poll,
+      logger: log,
+      metrics: parts.metrics,
+      signal: () => this.#workAbort.signal,
+      halt: (err) => this.#haltNow(err),
+      finished: (finished) => this.emit('batch_finished', finished),
+      failed: (err) => this.#reportError(err, 'poll'),
+    });
     this.#ctx = {
       log,
       metrics: parts.metrics,
@@ -149,9 +118,54 @@ export class Worker extends EventEmitter<WorkerEvents> {
       halted: () => this.halted,
       halt: (err) => this.#haltNow(err),
       finish: (task, how) => this.#tasks.finish(task, how),
-      follow: (key, manifest, extraRetries) => this.#follow(key, manifest, extraRetries),
+      follow: (key, manifest, extraRetries) => this.#followers.follow(key, manifest, extraRetries),
       afterFlushes: (step) => this.#afterFlushes(step),
     };
+    const p = parts;
+    this.#router = {
+      ctx: this.#ctx,
+      tasks: this.#tasks,
+      held: this.#held,
+      windows: this.#windows,
+      manifests: p.manifests,
+      repair: p.repair,
+      inspect: p.inspect,
+      intake: {
+        intake: p.intake,
+        windows: this.#windows,
+        landing: { bucket: s.landingBucket, prefix: s.landingPrefix },
+        windowMaxItems: s.windowMaxItems,
+        now,
+        metrics: p.metrics,
+        onFileRead: (file) => this.emit('file_read', file),
+      },
+    };
+    this.#flushRunner = {
+      flush: p.flush,
+      tasks: this.#tasks,
+      held: this.#held,
+      logger: log,
+      metrics: p.metrics,
+      now,
+      signal: () => this.#workAbort.signal,
+      halted: () => this.halted,
+      halt: (err) => this.#haltNow(err),
+      park: (o) => this.#park(o),
+      flushed: (o, result) => this.#flushed(o, result),
+    };
+  }
+
+  /** A window's work is recorded and its messages deleted: follow its batches, tell subscribers. */
+  #flushed(open: OpenWindow, result: FlushResult): void {
+    const manifestId = result.manifest.value.manifestId;
+    if (result.needsPolling) void this.#followers.follow(result.key, result.manifest);
+    else if (!result.held) this.#p.metrics?.count('SyncSucceeded');
+    this.#p.metrics?.flush({ window: open.buffer.window, manifestId });
+    this.emit('window_flushed', {
+      window: open.buffer.window,
+      manifestId,
+      needsPolling: result.needsPolling,
+    });
   }
 
   get halted(): boolean {
@@ -203,35 +217,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
         return undefined;
       }
       this.emit('message_received', message);
-      return await routeMessage(this.#routerDeps(), message, receivedAt);
+      return await routeMessage(this.#router, message, receivedAt);
     } catch (err) {
       this.#reportError(err, 'receive');
       return await onHandlerError(this.#tasks, this.#log, message, err);
     } finally {
       this.#inflight--;
     }
-  }
-
-  #routerDeps(): Parameters<typeof routeMessage>[0] {
-    const p = this.#p;
-    return {
-      ctx: this.#ctx,
-      tasks: this.#tasks,
-      held: this.#held,
-      windows: this.#windows,
-      manifests: p.manifests,
-      repair: p.repair,
-      inspect: p.inspect,
-      intake: {
-        intake: p.intake,
-        windows: this.#windows,
-        landing: { bucket: this.#s.landingBucket, prefix: this.#s.landingPrefix },
-        windowMaxItems: this.#s.windowMaxItems,
-        now: p.now,
-        metrics: p.metrics,
-        onFileRead: (file) => this.emit('file_read', file),
-      },
-    };
   }
 
   // ── flushing and following ─────────────────────────────────────────────────────────────────────────
@@ -245,59 +237,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     };
     this.#log.info('window closed', closed);
     this.emit('window_closed', closed);
-    this.#flushChain = this.#flushChain.then(() =>
-      runFlush(
-        {
-          flush: this.#p.flush,
-          tasks: this.#tasks,
-          held: this.#held,
-          logger: this.#log,
-          metrics: this.#p.metrics,
-          now: this.#p.now,
-          signal: () => this.#workAbort.signal,
-          halted: () => this.halted,
-          halt: (err) => this.#haltNow(err),
-          park: (o) => this.#park(o),
-          flushed: (o, result) => {
-            const manifestId = result.manifest.value.manifestId;
-            if (result.needsPolling) void this.#follow(result.key, result.manifest);
-            else if (!result.held) this.#p.metrics?.count('SyncSucceeded');
-            this.#p.metrics?.flush({ window: o.buffer.window, manifestId });
-            this.emit('window_flushed', {
-              window: o.buffer.window,
-              manifestId,
-              needsPolling: result.needsPolling,
-            });
-          },
-        },
-        open,
-      ),
-    );
-  }
-
-  /** Polls a submitted manifest to its final state in the background (once per manifest). */
-  #follow(key: string, manifest: Versioned<Manifest>, extraRetries = 0): Promise<void> {
-    const running = this.#polls.get(key);
-    if (running) return running;
-    const { manifestId, window } = manifest.value;
-    const log = this.#log.child({ manifestId, window });
-    const p = pollManifest(this.#p.poll, key, manifest, this.#workAbort.signal, { extraRetries })
-      .then((outcome) => {
-        if (outcome === 'finished') this.#p.metrics?.count('SyncSucceeded');
-        this.#p.metrics?.flush({ manifestId });
-        this.emit('batch_finished', { manifestKey: key, manifestId, outcome });
-      })
-      .catch((err: unknown) => {
-        const decision = decideError(err);
-        if (decision.kind === 'halt') this.#haltNow(asHalted(err, decision.graph));
-        else if (!(err instanceof AbortedError)) {
-          log.error('status polling failed; a later re-check finishes it', { err });
-          this.#reportError(err, 'poll');
-        }
-      })
-      .finally(() => this.#polls.delete(key));
-    this.#polls.set(key, p);
-    return p;
+    this.#flushChain = this.#flushChain.then(() => runFlush(this.#flushRunner, open));
   }
 
   #afterFlushes<T>(step: () => Promise<T>): Promise<T> {
@@ -378,12 +318,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#windows.freeze();
     await Promise.race([this.#flushChain, sleep(remaining())]);
     // Batches sent during the grace period may finish in it too; those still running are resumed at start-up.
-    await Promise.race([Promise.allSettled([...this.#polls.values()]), sleep(remaining())]);
+    await Promise.race([this.#followers.settled(), sleep(remaining())]);
     this.#workAbort.abort();
     clearTimeout(graceTimer);
     // An aborted flush releases its own messages; give it a moment to do so.
     await Promise.race([this.#flushChain, sleep(2000)]);
-    await Promise.allSettled([...this.#polls.values()]);
+    await this.#followers.settled();
     const released = await this.#held.release().catch(() => 0);
     this.#held.stop();
     this.#halt.stop();
