@@ -17,7 +17,7 @@ import { readProducts } from '../src/ingest/csv-reader.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createCatalogClient } from '../src/meta/items-batch-client.ts';
 import { startSimulator } from '../tools/simulator/index.ts';
-import { Worker } from '../src/worker/worker.ts';
+import { composeWorker } from '../src/worker/compose.ts';
 import { generateCatalog } from './generate-catalog.ts';
 import { benchStateStores } from './state-store.ts';
 import { benchWorkerProcess } from './worker-process.ts';
@@ -169,7 +169,7 @@ async function startWorker(
   );
   const logger = silentLogger();
   const client = createCatalogClient({ ...config, logger });
-  const worker = new Worker({ config, s3, sqs, dynamodb, client, readRows: readProducts, logger });
+  const worker = composeWorker({ config, s3, sqs, dynamodb, client, readRows: readProducts, logger });
   worker.start();
   return worker;
 }

@@ -1,16 +1,9 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { armFailpoints } from '../failpoints.ts';
-import { readProducts } from '../ingest/csv-reader.ts';
-import { createLogger, registerSecret, type Logger } from '../logger.ts';
-import { CallBudget } from '../meta/call-budget.ts';
-import { createCatalogClient } from '../meta/items-batch-client.ts';
-import { secretsManagerToken } from '../meta/secrets-manager-token.ts';
-import { fixedToken, type TokenSource } from '../meta/token-source.ts';
-import { createMetrics, WORKER_SERVICE } from '../metrics.ts';
-import { Worker } from '../worker/worker.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { buildConfiguredWorker } from '../worker/compose.ts';
+import type { Worker } from '../worker/worker.ts';
 
 /**
  * `catalog-sync worker`: builds the worker's dependencies from the environment and runs it until
@@ -37,56 +30,9 @@ export function registerWorker(program: Command): void {
     });
 }
 
-/**
- * Where the token comes from: META_ACCESS_TOKEN as given, or the Secrets Manager secret, read now (a
- * failure stops the start-up, as a missing variable would) and again by the client's refreshCredentials().
- */
-export async function tokenSourceFor(
-  config: Pick<Config, 'accessToken' | 'accessTokenSecretId' | 'awsRegion'>,
-  logger: Logger,
-): Promise<TokenSource> {
-  if (config.accessTokenSecretId) {
-    return secretsManagerToken({
-      secretId: config.accessTokenSecretId,
-      region: config.awsRegion,
-      logger: logger.child({ component: 'token-source' }),
-    });
-  }
-  if (!config.accessToken) throw new Error('META_ACCESS_TOKEN or META_ACCESS_TOKEN_SECRET_ID is required');
-  return fixedToken(config.accessToken);
-}
-
-export async function buildWorker(config: Config, logger: Logger): Promise<Worker> {
-  registerSecret(config.accessToken);
-  registerSecret(config.appSecret);
-  const region = config.awsRegion;
-  // AWS_ENDPOINT_URL (read by the SDK itself) points both clients at a local emulator.
-  const s3 = new S3Client({ region, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
-  const sqs = new SQSClient({ region });
-  // One budget for the client and the catalog lease: it travels with the lease, so all tasks share one quota.
-  const budget = new CallBudget({
-    hourlyCallBudget: config.hourlyCallBudget,
-    throttleRetryMinMs: config.throttleRetryMinMs,
-    throttleRetryMaxMs: config.throttleRetryMaxMs,
-  });
-  const client = createCatalogClient({
-    budget,
-    graphUrl: config.graphUrl,
-    apiVersion: config.apiVersion,
-    catalogId: config.catalogId,
-    tokenSource: await tokenSourceFor(config, logger),
-    appSecret: config.appSecret,
-    throttleRetryMinMs: config.throttleRetryMinMs,
-    throttleRetryMaxMs: config.throttleRetryMaxMs,
-    hourlyCallBudget: config.hourlyCallBudget,
-    maxRetries: config.maxRetries,
-    requestTimeoutMs: config.requestTimeoutMs,
-    maxPayloadBytes: config.maxPayloadBytes,
-    batchMaxItems: config.batchMaxItems,
-    logger: logger.child({ component: 'graph' }),
-  });
-  const metrics = createMetrics({ namespace: config.metricsNamespace, service: WORKER_SERVICE });
-  return new Worker({ config, s3, sqs, client, budget, readRows: readProducts, logger, metrics });
+async function buildWorker(config: Config, logger: Logger): Promise<Worker> {
+  // AWS_ENDPOINT_URL (read by the SDK itself) points the clients at a local emulator; S3 then needs path style.
+  return buildConfiguredWorker(config, logger, { forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) });
 }
 
 async function runWorker(config: Config): Promise<void> {

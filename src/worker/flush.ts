@@ -8,6 +8,7 @@ import type { ProductStateStore } from '../state/product-state-store.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
 import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from '../shared/backoff.ts';
 import { planChunks, updateRecordBytes } from './chunking.ts';
+import { decideError } from './error-policy.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
 import { withLastValues } from '../guardrails/facts.ts';
 import { findHeldCovering, type WindowGuard } from '../guardrails/window-check.ts';
@@ -361,10 +362,13 @@ async function submitBatches(
       // No answer (timeout, network, abort mid-call): Meta may have accepted it.
       if (!(err instanceof GraphApiError) || err.httpStatus === null) ambiguous.add(next.index);
       throwIfAborted(signal, lease);
-      if (!(err instanceof GraphApiError)) throw err;
-      if (err.kind === 'auth' || err.kind === 'permission') throw new SubmissionHaltedError(err);
-      if (err.kind === 'invalid-parameter') throw new FlushRefusedError(err);
-      if (err.kind === 'payload-too-large') {
+      const decision = decideError(err);
+      // Only Meta's own answers are handled here; anything else fails the flush (worker.ts retries it).
+      if (!(err instanceof GraphApiError) || decision.kind === 'aborted') throw err;
+      if (decision.kind === 'retry' && decision.source !== 'meta') throw err;
+      if (decision.kind === 'halt') throw new SubmissionHaltedError(err);
+      if (decision.kind === 'refuse') throw new FlushRefusedError(err);
+      if (decision.kind === 'split') {
         if (chunk.length === 1) throw new FlushRefusedError(err);
         current = await splitBatch(deps, key, current, next.index, chunkOf, buffer, lease);
         log.warn('items_batch body too large; batch split in two', {
@@ -375,7 +379,7 @@ async function submitBatches(
       }
       failures++;
       const waitMs = backoffDelay(failures, deps.retry, err.retryAfterMs);
-      if (err.kind === 'throttled' || err.kind === 'budget-exhausted') {
+      if (decision.kind === 'wait') {
         deps.metrics?.count('Throttles');
         deps.metrics?.record('BudgetWaitMs', waitMs);
         if (waitMs >= WAIT_WORTH_RECORDING_MS) {

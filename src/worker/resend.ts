@@ -1,11 +1,11 @@
 import type { Logger } from '../logger.ts';
 import { failpoint } from '../failpoints.ts';
-import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogItem } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import type { CatalogLease, HeldLease } from '../state/catalog-lease.ts';
 import { contentHash, type SourceStamp } from '../state/product-state.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
+import { decideError } from './error-policy.ts';
 import { SubmissionHaltedError } from './errors.ts';
 import { markAttempted, recordAccepted } from './flush.ts';
 import { gateUnderLease, type GateDeps } from './gated-send.ts';
@@ -166,9 +166,8 @@ async function resendBatch(
       { signal },
     );
   } catch (err) {
-    if (err instanceof GraphApiError && (err.kind === 'auth' || err.kind === 'permission')) {
-      throw new SubmissionHaltedError(err);
-    }
+    const decision = decideError(err);
+    if (decision.kind === 'halt') throw new SubmissionHaltedError(decision.graph);
     throw err;
   }
   failpoint('retry.after-resend-accepted');

@@ -6,6 +6,7 @@ import type { ServiceMetrics } from '../metrics.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
 import { AbortedError, sleep as defaultSleep } from '../shared/backoff.ts';
+import { asHalted, decideError } from './error-policy.ts';
 import { SubmissionHaltedError } from './errors.ts';
 import {
   batchesToResend,
@@ -92,7 +93,10 @@ export async function pollManifest(
       try {
         current = await deps.resend(key, signal);
       } catch (err) {
-        if (err instanceof SubmissionHaltedError || signal.aborted) throw err;
+        // A lost lease aborts only the resend (not `signal`): that is tried again like any failure.
+        if (signal.aborted) throw err;
+        const decision = decideError(err);
+        if (decision.kind === 'halt') throw asHalted(err, decision.graph);
         log.warn('resend failed; tried again after the next wait', { err });
         current = (await deps.manifests.read(key)) ?? current;
         if (current.value.batches.every((b) => b.status !== 'unsent'))
@@ -114,9 +118,11 @@ export async function pollManifest(
       try {
         status = await deps.client.checkBatchStatus(batch.handle, { signal });
       } catch (err) {
-        if (signal.aborted) throw new AbortedError('polling aborted');
+        const decision = decideError(err, { aborted: signal.aborted });
+        if (decision.kind === 'aborted') throw new AbortedError('polling aborted');
+        // Only Meta's own answers mean "poll again"; anything else ends this poll (a re-check resumes it).
         if (!(err instanceof GraphApiError)) throw err;
-        if (err.kind === 'auth' || err.kind === 'permission') throw new SubmissionHaltedError(err);
+        if (decision.kind === 'halt') throw new SubmissionHaltedError(decision.graph);
         log.warn('check_batch_request_status failed; will poll again', {
           handle: batch.handle,
           errorKind: err.kind,

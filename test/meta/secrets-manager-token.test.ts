@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { tokenSourceFor } from '../../src/commands/worker.ts';
+import { tokenSourceFor } from '../../src/worker/compose.ts';
 import { redact } from '../../src/logger.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import { secretsManagerToken } from '../../src/meta/secrets-manager-token.ts';
@@ -124,13 +124,13 @@ describe('meta: access token from AWS Secrets Manager (moto)', function () {
     const secretId = await secret(good);
     const { logger } = capturingLogger();
     const fromSecret = await tokenSourceFor(
-      { accessToken: undefined, accessTokenSecretId: secretId, awsRegion: 'us-east-1' },
+      { token: { kind: 'secrets-manager', secretId }, awsRegion: 'us-east-1' },
       logger,
     );
     expect(fromSecret.current()).to.equal(good);
     expect(fromSecret.origin).to.equal(`Secrets Manager secret ${secretId}`);
     const fixed = await tokenSourceFor(
-      { accessToken: stale, accessTokenSecretId: undefined, awsRegion: 'us-east-1' },
+      { token: { kind: 'fixed', accessToken: stale }, awsRegion: 'us-east-1' },
       logger,
     );
     await fixed.refresh();

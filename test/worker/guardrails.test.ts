@@ -4,7 +4,7 @@ import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { composeWorker } from '../../src/worker/compose.ts';
 import { CATALOG, csv, Harness } from './harness.ts';
 import { runCli } from '../support/cli.ts';
 
@@ -40,7 +40,7 @@ describe('worker: guardrails hold a window; release sends it, discard drops it (
       ),
     );
     h.client = h.catalogClient();
-    h.worker = new Worker({
+    h.worker = composeWorker({
       config: c,
       s3: h.stack.clients.s3,
       sqs: h.stack.clients.sqs,

@@ -22,7 +22,8 @@ import type { SimCall, Simulator, StoredProduct } from '../../tools/simulator/in
 import type { CatalogClient } from '../../src/meta/types.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
 import type { Manifest } from '../../src/worker/manifest.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { composeWorker } from '../../src/worker/compose.ts';
+import type { Worker } from '../../src/worker/worker.ts';
 import { startSandbox, type TestStack } from '../support/sandbox-harness.ts';
 
 /**
@@ -256,7 +257,7 @@ export class Harness extends StackView {
     wrap: (c: CatalogClient) => CatalogClient = (c) => c,
   ): Worker {
     this.client = this.catalogClient();
-    this.worker = new Worker({
+    this.worker = composeWorker({
       config: this.config,
       s3: this.stack.clients.s3,
       sqs: this.stack.clients.sqs,
