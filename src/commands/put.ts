@@ -1,3 +1,4 @@
+import type { Manifest } from '../contract/manifest.ts';
 import {
   GetBucketNotificationConfigurationCommand,
   ListObjectsV2Command,
@@ -13,7 +14,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { opsClients } from './aws-clients.ts';
 import { awsErrorMessage, OpsError } from '../ops/errors.ts';
 import { hourKey } from '../shared/hours.ts';
-import { parseManifest, type Manifest } from '../ops/records.ts';
+import { parseManifest } from '../ops/records.ts';
 import { readJson } from '../ops/synced-documents.ts';
 import { createProgress, formatDuration, type Progress } from '../progress.ts';
 

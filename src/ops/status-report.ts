@@ -1,5 +1,7 @@
+import { shardKey, shardOf } from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { shardKey, shardOf, type ProductStateEntry } from '../state/product-state.ts';
 import { OpsError } from './errors.ts';
 import { hourOfKey } from '../shared/hours.ts';
 import {
@@ -10,14 +12,8 @@ import {
   type ManifestRow,
 } from './manifest-view.ts';
 import { evidenceFor, productVerdict, type ProductEvidence, type ProductVerdict } from './product-trace.ts';
-import {
-  parseManifest,
-  parseMetaReport,
-  parseRowsReport,
-  type Manifest,
-  type MetaReport,
-  type RowsReport,
-} from './records.ts';
+import type { MetaReport, RowReport } from '../contract/reports.ts';
+import { parseManifest, parseMetaReport, parseRowsReport } from './records.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { listKeys, readJson } from './synced-documents.ts';
 
@@ -107,7 +103,7 @@ export async function readManifestDetail(
 }
 
 export interface ReportSet {
-  rows: { key: string; report: RowsReport }[];
+  rows: { key: string; report: RowReport }[];
   meta: { key: string; report: MetaReport }[];
   unreadable: { key: string; error: string }[];
 }
@@ -165,7 +161,7 @@ export async function readProductReport(
   let manifest: Manifest | null = null;
   if (state) {
     try {
-      manifest = (await loadManifest(store, state.m, hours)).manifest;
+      manifest = (await loadManifest(store, state.manifestKey, hours)).manifest;
     } catch (err) {
       // The verdict says the manifest is gone (expired, or never written); other failures are real.
       if (!(err instanceof OpsError)) throw err;

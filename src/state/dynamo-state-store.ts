@@ -1,3 +1,4 @@
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import { sleep } from '../shared/backoff.ts';
 import {
   BatchGetItemCommand,
@@ -10,7 +11,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mapLimit } from '../shared/map-limit.ts';
 import { LeaseLostError } from './catalog-lease.ts';
-import type { ProductStateEntry } from './product-state.ts';
 import {
   StateConflictError,
   type ProductStateStore,

@@ -1,3 +1,5 @@
+import { manifestFolder } from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -25,7 +27,6 @@ import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
 import { readLandingFile, type IntakeDeps, type RowReader } from './file-intake.ts';
 import { flushWindow, type FlushDeps } from './flush.ts';
 import { HeldMessages } from './held-messages.ts';
-import { manifestFolder, type Manifest } from './manifest.ts';
 import { ManifestStore } from './manifest-store.ts';
 import { isCsvKey, parseQueueMessage, skipReason, type ObjectRef } from './queue-message.ts';
 import { writeMetaReport, writeRowReport, writeUnknownReport } from './reports.ts';

@@ -1,10 +1,6 @@
+import type { ProductStateEntry, SourceStamp } from '../../src/contract/product-state.ts';
 import { expect } from 'chai';
-import {
-  compareStamps,
-  isKeyTie,
-  type ProductStateEntry,
-  type SourceStamp,
-} from '../../src/state/product-state.ts';
+import { compareStamps, isKeyTie } from '../../src/state/product-state.ts';
 import { judge, mergeEntry } from '../../src/state/send-gate.ts';
 
 const SECOND = 1000;
@@ -15,17 +11,17 @@ const stamp = (
   q: string | null = null,
   v: number | null = null,
 ): SourceStamp => ({
-  t,
-  s,
-  q,
-  v,
+  sourceTime: t,
+  sourceKey: s,
+  sequencer: q,
+  version: v,
 });
 const entry = (h: string, st: SourceStamp, extra: Partial<ProductStateEntry> = {}): ProductStateEntry => ({
-  h,
+  contentHash: h,
   ...st,
-  m: 'synced/manifests/x.json',
-  b: 0,
-  at: T0,
+  manifestKey: 'synced/manifests/x.json',
+  batchIndex: 0,
+  decidedAt: T0,
   ...extra,
 });
 
@@ -165,7 +161,7 @@ describe('send gate (judge)', () => {
       kind: 'send',
     });
     // After a same-source resend the settle time travels with the entry.
-    const resent = entry('h1', older, { u: now + 60 * SECOND });
+    const resent = entry('h1', older, { settleUntil: now + 60 * SECOND });
     expect(judge({ hash: 'h2', stamp: newer }, { entry: resent, now })).to.include({ kind: 'wait' });
     expect(judge({ hash: 'h2', stamp: newer }, { entry: resent, now: now + 61 * SECOND })).to.include({
       kind: 'send',
@@ -187,7 +183,7 @@ describe('send gate (mergeEntry)', () => {
   });
 
   it('settling applies only to the batch the entry names; rejected or unknown clears the hash', () => {
-    const open = entry('h1', a, { open: true, m: 'M', b: 3 });
+    const open = entry('h1', a, { open: true, manifestKey: 'M', batchIndex: 3 });
     expect(mergeEntry(open, { kind: 'settled', manifestKey: 'M', batch: 2, accepted: true })).to.equal(
       undefined,
     );
@@ -195,17 +191,17 @@ describe('send gate (mergeEntry)', () => {
       undefined,
     );
     const ok = mergeEntry(open, { kind: 'settled', manifestKey: 'M', batch: 3, accepted: true })!;
-    expect(ok).to.include({ h: 'h1' });
+    expect(ok).to.include({ contentHash: 'h1' });
     expect(ok).not.to.have.property('open');
     expect(mergeEntry(open, { kind: 'settled', manifestKey: 'M', batch: 3, accepted: false })).to.include({
-      h: '',
+      contentHash: '',
     });
   });
 
   it('a bump moves the stamp of settled identical content only', () => {
     expect(mergeEntry(entry('h1', a), { kind: 'bump', entry: entry('h1', b) })).to.include({
-      t: b.t,
-      s: b.s,
+      sourceTime: b.sourceTime,
+      sourceKey: b.sourceKey,
     });
     expect(mergeEntry(entry('h1', a, { open: true }), { kind: 'bump', entry: entry('h1', b) })).to.equal(
       undefined,

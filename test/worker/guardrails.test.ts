@@ -1,10 +1,10 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { waitFor } from '../../src/aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { CATALOG, csv, Harness } from './harness.ts';
 import { runCli } from '../support/cli.ts';

@@ -1,3 +1,4 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -26,7 +27,6 @@ import {
 } from '../../src/meta/simulator/index.ts';
 import type { CatalogClient } from '../../src/meta/types.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { deployTestStack, type TestStack } from '../support/local-aws.ts';
 
