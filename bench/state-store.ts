@@ -142,9 +142,10 @@ async function seedDynamo(db: DynamoDBClient, store: DynamoStateStore, ids: stri
     PutRequest: {
       Item: {
         pk: { S: store.productKey(id) },
-        e: { S: JSON.stringify(entryFor(id, i)) },
-        n: { N: '1' },
-        f: { N: '1' },
+        v: { N: String(STATE_FORMAT) },
+        entry: { S: JSON.stringify(entryFor(id, i)) },
+        revision: { N: '1' },
+        fence: { N: '1' },
       },
     },
   }));
@@ -176,12 +177,12 @@ async function flushOnce(
         kind: 'decided',
         entry: {
           ...(snapshot.get(id) ?? entryFor(id, i)),
-          h: randomBytes(16).toString('hex'),
-          t: at,
-          s: 'landing/2026/11/25/bench.csv',
-          m: 'synced/manifests/2026-11-25T13/bench.json',
-          b: Math.floor(i / 5000),
-          at,
+          contentHash: randomBytes(16).toString('hex'),
+          sourceTime: at,
+          sourceKey: 'landing/2026/11/25/bench.csv',
+          manifestKey: 'synced/manifests/2026-11-25T13/bench.json',
+          batchIndex: Math.floor(i / 5000),
+          decidedAt: at,
           open: true,
         },
       },

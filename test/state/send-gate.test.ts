@@ -37,8 +37,8 @@ describe('ordering rule (compareStamps)', () => {
 
   it('a straggler of a file (LastModified, no sequencer) is the same source as the event of that file, not an older one', () => {
     const etag = '2cbc76a279cb49842192f436e0df882d';
-    const event = { ...stamp(T0 + 640, 'landing/export-47.csv', '0055AED6DCD90281E5'), e: etag };
-    const straggler = { ...stamp(T0, 'landing/export-47.csv', etag), e: etag };
+    const event = { ...stamp(T0 + 640, 'landing/export-47.csv', '0055AED6DCD90281E5'), etag };
+    const straggler = { ...stamp(T0, 'landing/export-47.csv', etag), etag };
     expect(compareStamps(straggler, event)).to.equal(0);
     expect(compareStamps(event, straggler)).to.equal(0);
     // Its send failed (refused token): the state says the event's send was not accepted, so the straggler goes.
@@ -47,7 +47,7 @@ describe('ordering rule (compareStamps)', () => {
       kind: 'send',
     });
     // Another version of the same key in the same second is still ordered by time.
-    const other = { ...stamp(T0 + 900, 'landing/export-47.csv', 'X'), e: 'other' };
+    const other = { ...stamp(T0 + 900, 'landing/export-47.csv', 'X'), etag: 'other' };
     expect(compareStamps(other, event)).to.be.greaterThan(0);
   });
 
@@ -178,7 +178,7 @@ describe('send gate (mergeEntry)', () => {
       undefined,
     );
     expect(mergeEntry(entry('h1', a), { kind: 'decided', entry: entry('h2', b, { open: true }) })).to.include(
-      { h: 'h2', open: true },
+      { contentHash: 'h2', open: true },
     );
   });
 
