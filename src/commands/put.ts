@@ -1,3 +1,4 @@
+import { manifestFolder } from '../contract/layout.ts';
 import type { Manifest } from '../contract/manifest.ts';
 import {
   GetBucketNotificationConfigurationCommand,
@@ -229,7 +230,7 @@ export async function waitUntilFinal(options: WaitOptions): Promise<FileOutcome[
         const page = await s3.send(
           new ListObjectsV2Command({
             Bucket: syncedBucket,
-            Prefix: `${syncedPrefix}manifests/${hour}/`,
+            Prefix: manifestFolder(syncedPrefix, hour),
             ContinuationToken: token,
           }),
         );
