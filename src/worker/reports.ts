@@ -75,5 +75,3 @@ export async function writeUnknownReport(
   } satisfies UnknownReport);
   return key;
 }
-
-export type { MetaRejection, UnknownItem };
