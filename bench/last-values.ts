@@ -40,14 +40,14 @@ function item(i: number): Record<string, string> {
 function entry(i: number, withValues: boolean): Record<string, unknown> {
   const it = item(i);
   return {
-    h: 'f'.repeat(32),
-    t: 1764000000000 + i,
-    s: 'landing/2026/11/25/products-export-17.csv',
-    q: '0055AED6DCD90281E5',
-    m: `synced/manifests/2026-11-25T17/2026-11-25T17-mi5x8k2a-${(i % 65536).toString(16).padStart(8, '0')}.json`,
-    b: i % 20,
-    at: 1764000000000 + i,
-    ...(withValues ? { p: it.price, a: it.availability } : {}),
+    contentHash: 'f'.repeat(32),
+    sourceTime: 1764000000000 + i,
+    sourceKey: 'landing/2026/11/25/products-export-17.csv',
+    sequencer: '0055AED6DCD90281E5',
+    manifestKey: `synced/manifests/2026-11-25T17/2026-11-25T17-mi5x8k2a-${(i % 65536).toString(16).padStart(8, '0')}.json`,
+    batchIndex: i % 20,
+    decidedAt: 1764000000000 + i,
+    ...(withValues ? { lastPrice: it.price, lastAvailability: it.availability } : {}),
   };
 }
 
@@ -87,7 +87,7 @@ function distinctBatches(k: number, hours: number): number {
 const MB = 1024 * 1024;
 console.log('A. compact fields in the state entry');
 console.log(
-  `  entry without p/a: ${perPlain.toFixed(0)} bytes; with: ${perWith.toFixed(0)} bytes (+${(perWith - perPlain).toFixed(0)}, +${(((perWith - perPlain) / perPlain) * 100).toFixed(0)} %)`,
+  `  entry without last values: ${perPlain.toFixed(0)} bytes; with: ${perWith.toFixed(0)} bytes (+${(perWith - perPlain).toFixed(0)}, +${(((perWith - perPlain) / perPlain) * 100).toFixed(0)} %)`,
 );
 console.log(
   `  1M products: state ${((perPlain * 1e6) / MB).toFixed(0)} MB → ${((perWith * 1e6) / MB).toFixed(0)} MB; a flush of K products reads min(K, 256) shards either way: no extra request`,

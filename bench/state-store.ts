@@ -1,3 +1,5 @@
+import { shardKey, shardOf } from '../src/contract/layout.ts';
+import { STATE_FORMAT, type ProductStateEntry } from '../src/contract/product-state.ts';
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -8,7 +10,6 @@ import { startMoto } from '../tools/local-aws/moto-server.ts';
 import { deployTemplate, localClients } from '../tools/local-aws/provision.ts';
 import { mapLimit } from '../src/shared/map-limit.ts';
 import { DynamoStateStore } from '../src/state/dynamo-state-store.ts';
-import { shardKey, shardOf, type ProductStateEntry } from '../src/state/product-state.ts';
 import { S3StateStore, type ProductStateStore } from '../src/state/product-state-store.ts';
 import type { StateUpdate } from '../src/state/send-gate.ts';
 
@@ -101,13 +102,13 @@ const T0 = Date.UTC(2026, 10, 25, 12);
 function entryFor(id: string, i: number): ProductStateEntry & { p: string; a: string } {
   // The size of a real entry: hash, stamp, file key, sequencer, manifest key, batch, last price/availability.
   return {
-    h: randomBytes(16).toString('hex'),
-    t: T0 + (i % 3600) * 1000,
-    s: `landing/2026/11/25/export-${i % 24}.csv`,
-    q: '0055AED6DCD90281E5',
-    m: 'synced/manifests/2026-11-25T12/2026-11-25T12-00-00-000Z-abcdef.json',
-    b: i % 200,
-    at: T0 + (i % 3600) * 1000 + 500,
+    contentHash: randomBytes(16).toString('hex'),
+    sourceTime: T0 + (i % 3600) * 1000,
+    sourceKey: `landing/2026/11/25/export-${i % 24}.csv`,
+    sequencer: '0055AED6DCD90281E5',
+    manifestKey: 'synced/manifests/2026-11-25T12/2026-11-25T12-00-00-000Z-abcdef.json',
+    batchIndex: i % 200,
+    decidedAt: T0 + (i % 3600) * 1000 + 500,
     p: `${(i % 100) + 0.99} USD`,
     a: 'in stock',
   };
@@ -129,7 +130,7 @@ async function seedS3(s3: S3Client, bucket: string, prefix: string, catalog: num
       new PutObjectCommand({
         Bucket: bucket,
         Key: shardKey(prefix, s),
-        Body: JSON.stringify({ v: 1, products, fence: 1 }),
+        Body: JSON.stringify({ v: STATE_FORMAT, products, fence: 1 }),
         ContentType: 'application/json',
       }),
     );
@@ -141,9 +142,10 @@ async function seedDynamo(db: DynamoDBClient, store: DynamoStateStore, ids: stri
     PutRequest: {
       Item: {
         pk: { S: store.productKey(id) },
-        e: { S: JSON.stringify(entryFor(id, i)) },
-        n: { N: '1' },
-        f: { N: '1' },
+        v: { N: String(STATE_FORMAT) },
+        entry: { S: JSON.stringify(entryFor(id, i)) },
+        revision: { N: '1' },
+        fence: { N: '1' },
       },
     },
   }));
@@ -175,12 +177,12 @@ async function flushOnce(
         kind: 'decided',
         entry: {
           ...(snapshot.get(id) ?? entryFor(id, i)),
-          h: randomBytes(16).toString('hex'),
-          t: at,
-          s: 'landing/2026/11/25/bench.csv',
-          m: 'synced/manifests/2026-11-25T13/bench.json',
-          b: Math.floor(i / 5000),
-          at,
+          contentHash: randomBytes(16).toString('hex'),
+          sourceTime: at,
+          sourceKey: 'landing/2026/11/25/bench.csv',
+          manifestKey: 'synced/manifests/2026-11-25T13/bench.json',
+          batchIndex: Math.floor(i / 5000),
+          decidedAt: at,
           open: true,
         },
       },

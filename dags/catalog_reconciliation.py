@@ -155,7 +155,7 @@ def _run(context: Any) -> Any:
     Imported here, not at the top: the DAG processor parses this file without touching AWS, Variables or
     the helper package (which ``.airflowignore`` hides from it).
     """
-    from catalog_sync_reconcile.decisions import sweep_anchor
+    from catalog_sync_reconcile.model import sweep_anchor
     from catalog_sync_reconcile.sweep import open_run
 
     return open_run(sweep_anchor(context), _get_variable)
@@ -215,10 +215,10 @@ def catalog_reconciliation() -> None:
         The report is pushed before failing, so ``summary`` shows the numbers; a threshold failure does
         not retry (``AirflowFailException``), an AWS error does.
         """
-        from catalog_sync_reconcile import sweep
+        from catalog_sync_reconcile import checks
 
         context = get_current_context()
-        report = sweep.health(_run(context))
+        report = checks.health(_run(context))
         if report["breaches"]:
             context["ti"].xcom_push(key="return_value", value=report)
             raise AirflowFailException("health: " + "; ".join(b["message"] for b in report["breaches"]))
@@ -231,12 +231,12 @@ def catalog_reconciliation() -> None:
         import json
         import logging
 
-        from catalog_sync_reconcile import sweep
+        from catalog_sync_reconcile import checks, sweep
 
         context = get_current_context()
         ti = context["ti"]
         reports = {name: ti.xcom_pull(task_ids=name) for name in sweep.TASKS}
-        combined, problems = sweep.summarize(reports)
+        combined, problems = checks.summarize(reports)
         log = logging.getLogger(__name__)
         log.info("catalog-sync reconciliation summary: %s", json.dumps(combined, sort_keys=True))
         for warning in combined["warnings"]:

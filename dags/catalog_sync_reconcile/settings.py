@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from catalog_sync_reconcile import layout
+
 VARIABLE_PREFIX = "catalog_sync_"
 
 #: name (without prefix) -> (default, what it is). The single list of knobs; the DAG's doc shows it.
@@ -103,12 +105,11 @@ class Settings:
 
     @property
     def manifests_prefix(self) -> str:
-        return f"{self.synced_prefix}manifests/"
+        return layout.folder("manifests", syncedPrefix=self.synced_prefix)
 
-    @property
-    def sweep_prefix(self) -> str:
-        """Markers of messages already sent (see ``decisions.may_send``); not under manifests/."""
-        return f"{self.synced_prefix}sweep/"
+    def sweep_markers_prefix(self, kind: str) -> str:
+        """Markers of messages already sent (see ``decisions.may_send``), one folder per kind."""
+        return layout.folder("sweepMarkers", syncedPrefix=self.synced_prefix, markerKind=kind)
 
     def missing_resources(self) -> list[str]:
         return [name for name in STACK_OUTPUTS if not getattr(self, name)]

@@ -3,12 +3,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfig } from '../config.ts';
 import { opsClients } from './aws-clients.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
-import { claimsPrefix, s3MoveClaims } from '../ops/move-claims.ts';
+import { s3MoveClaims } from '../ops/move-claims.ts';
 import { runRedrive, type RedriveMode } from '../ops/redrive.ts';
 import { queueDepth } from '../ops/queue-depth.ts';
 import { redriveProgressSink } from '../ops/redrive-progress.ts';
 import { exitCodeOf, renderOutcome } from '../ops/redrive-render.ts';
 import { createProgress } from '../progress.ts';
+import { redriveClaimsFolder } from '../contract/layout.ts';
 
 interface RedriveFlags {
   list?: boolean;
@@ -111,7 +112,7 @@ Exit status: 0 done, 1 a message could not be moved (or may now be in both queue
             return s3MoveClaims({
               s3,
               bucket: syncedBucket,
-              prefix: claimsPrefix(syncedPrefix, dlqUrl),
+              prefix: redriveClaimsFolder(syncedPrefix, dlqUrl),
               dlqUrl,
             });
           })()

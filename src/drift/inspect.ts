@@ -1,11 +1,12 @@
+import { payloadKey } from '../contract/layout.ts';
+import type { BatchPayload } from '../contract/manifest.ts';
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogClient, CatalogItem } from '../meta/types.ts';
-import type { ProductStateEntry } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
-import { payloadKey, type BatchPayload } from '../worker/manifest.ts';
 import { getJson } from '../shared/s3-json.ts';
 import { compareItem, readFieldsFor } from './compare.ts';
 import type { DriftItem } from './report.ts';
@@ -90,7 +91,7 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
 
   // 2. Products we sent and Meta accepted, that the listing did not show: look each one up.
   const notListed = [...entries]
-    .filter(([id, e]) => !atMeta.has(id) && settled(e, startedAt) && e.h !== '')
+    .filter(([id, e]) => !atMeta.has(id) && settled(e, startedAt) && e.contentHash !== '')
     .map(([id]) => id)
     .sort();
   const lookedUp = new Set<string>();
@@ -124,7 +125,7 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
   }
 
   // 3. What we last sent, for every product that can be compared or sent again.
-  const wanted = [...entries].filter(([, e]) => settled(e, startedAt) && e.h !== '');
+  const wanted = [...entries].filter(([, e]) => settled(e, startedAt) && e.contentHash !== '');
   const sent = await lastSentItems(deps, wanted);
 
   // 4. Classify.
@@ -139,17 +140,17 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
         id,
         class: 'in-flight',
         action: 'none',
-        why: `batch ${e.b} of ${e.m} has no final status yet`,
+        why: `batch ${e.batchIndex} of ${e.manifestKey} has no final status yet`,
         ...metaId,
       });
       continue;
     }
-    if (e.h === '') {
+    if (e.contentHash === '') {
       items.push({
         id,
         class: 'not-accepted',
         action: 'none',
-        why: `its last send (${e.m} batch ${e.b}) was not accepted by Meta`,
+        why: `its last send (${e.manifestKey} batch ${e.batchIndex}) was not accepted by Meta`,
         ...metaId,
       });
       continue;
@@ -161,7 +162,7 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
           id,
           class: 'unverified',
           action: 'none',
-          why: `what was sent (${e.m} batch ${e.b}) is no longer stored`,
+          why: `what was sent (${e.manifestKey} batch ${e.batchIndex}) is no longer stored`,
           ...metaId,
         });
         continue;
@@ -191,7 +192,7 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
         id,
         class: 'unverified',
         action: 'none',
-        why: `not at Meta, and what was sent (${e.m} batch ${e.b}) is no longer stored`,
+        why: `not at Meta, and what was sent (${e.manifestKey} batch ${e.batchIndex}) is no longer stored`,
       });
     } else {
       items.push({ id, class: 'missing', action: 'none' });
@@ -212,7 +213,7 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
 
 /** Decided and final: no open send, nothing that may still apply. */
 function settled(e: ProductStateEntry, now: number): boolean {
-  return !e.open && !(e.u !== undefined && e.u > now);
+  return !e.open && !(e.settleUntil !== undefined && e.settleUntil > now);
 }
 
 function retailerId(item: Record<string, unknown>): string | null {
@@ -227,8 +228,8 @@ async function lastSentItems(
 ): Promise<Map<string, CatalogItem>> {
   const byPayload = new Map<string, string[]>();
   for (const [id, e] of entries) {
-    const manifestId = e.m.slice(e.m.lastIndexOf('/') + 1).replace(/\.json$/, '');
-    const key = payloadKey(deps.syncedPrefix, manifestId, e.b);
+    const manifestId = e.manifestKey.slice(e.manifestKey.lastIndexOf('/') + 1).replace(/\.json$/, '');
+    const key = payloadKey(deps.syncedPrefix, manifestId, e.batchIndex);
     const list = byPayload.get(key) ?? [];
     list.push(id);
     byPayload.set(key, list);

@@ -1,3 +1,6 @@
+import { driftReportKey, manifestKey, payloadKey } from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import type { ProductStateEntry, SourceStamp } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { withLastValues } from '../guardrails/facts.ts';
 import type { GuardrailHistory } from '../guardrails/history-store.ts';
@@ -5,22 +8,16 @@ import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogItem } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import type { CatalogLease, HeldLease } from '../state/catalog-lease.ts';
-import { contentHash, type ProductStateEntry, type SourceStamp } from '../state/product-state.ts';
+import { contentHash } from '../state/product-state.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
 import { SubmissionHaltedError } from '../worker/errors.ts';
 import { markAttempted, planSendChunks, recordAccepted } from '../worker/flush.ts';
 import { gateUnderLease, type GateDeps } from '../worker/gated-send.ts';
-import { manifestKey, newManifestId, payloadKey, type Manifest } from '../worker/manifest.ts';
+import { newManifestId } from '../worker/manifest.ts';
 import type { Versioned } from '../shared/s3-json.ts';
 import { windowOf } from '../shared/hours.ts';
 import type { Findings } from './inspect.ts';
-import {
-  driftReportKey,
-  latestDriftReport,
-  writeDriftReport,
-  type DriftItem,
-  type DriftReport,
-} from './report.ts';
+import { latestDriftReport, writeDriftReport, type DriftItem, type DriftReport } from './report.ts';
 
 /**
  * The second half of a drift check, under the catalog lease and after the flushes already queued in this
@@ -100,11 +97,11 @@ export async function repairAndReport(
       const entry = findings.entries.get(i.id);
       if (!item || !entry) continue;
       const stamp: SourceStamp = {
-        t: entry.t,
-        s: entry.s,
-        q: entry.q,
-        e: entry.e ?? null,
-        ...(entry.v !== undefined && entry.v !== null ? { v: entry.v } : {}),
+        sourceTime: entry.sourceTime,
+        sourceKey: entry.sourceKey,
+        sequencer: entry.sequencer,
+        etag: entry.etag ?? null,
+        ...(entry.version !== undefined && entry.version !== null ? { version: entry.version } : {}),
       };
       candidates.set(i.id, { item, stamp, entry });
     }
@@ -278,12 +275,12 @@ async function sendRepair(
         requests: chunk.map((c) => ({ method: 'UPDATE', data: c.item })),
         origins: chunk.map((c) => ({
           id: c.item.id,
-          key: c.stamp.s,
+          key: c.stamp.sourceKey,
           line: 0,
-          t: c.stamp.t,
-          q: c.stamp.q,
-          e: c.stamp.e ?? null,
-          ...(c.stamp.v !== undefined && c.stamp.v !== null ? { v: c.stamp.v } : {}),
+          t: c.stamp.sourceTime,
+          q: c.stamp.sequencer,
+          e: c.stamp.etag ?? null,
+          ...(c.stamp.version !== undefined && c.stamp.version !== null ? { v: c.stamp.version } : {}),
         })),
       }),
     ),
@@ -293,16 +290,16 @@ async function sendRepair(
   const decided = new Map<string, StateUpdate>();
   chunks.forEach((chunk, index) => {
     for (const c of chunk) {
-      const u = snapshot.get(c.item.id)?.u;
+      const u = snapshot.get(c.item.id)?.settleUntil;
       decided.set(c.item.id, {
         kind: 'decided',
         entry: withLastValues(
           {
-            h: contentHash(c.item),
+            contentHash: contentHash(c.item),
             ...c.stamp,
-            m: key,
-            b: index,
-            at,
+            manifestKey: key,
+            batchIndex: index,
+            decidedAt: at,
             open: true,
             ...(u !== undefined && u > at ? { u } : {}),
           },

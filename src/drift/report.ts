@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { getJson, putJson } from '../shared/s3-json.ts';
 import type { FieldDiff } from './compare.ts';
+import { driftFolder } from '../contract/layout.ts';
 
 /**
  * The drift report: s3://<synced>/<prefix>drift/<YYYY-MM-DDTHH-MM-SS-mmmZ>.json, one per drift check,
@@ -86,14 +87,6 @@ export interface DriftReport {
   deletions: { handle: string | null; ids: string[] }[];
 }
 
-export function driftPrefix(syncedPrefix: string): string {
-  return `${syncedPrefix}drift/`;
-}
-
-export function driftReportKey(syncedPrefix: string, at: number): string {
-  return `${driftPrefix(syncedPrefix)}${new Date(at).toISOString().replace(/:/g, '-').replace('.', '-')}.json`;
-}
-
 export async function writeDriftReport(
   loc: { s3: S3Client; bucket: string },
   key: string,
@@ -114,7 +107,7 @@ export async function latestDriftReport(loc: {
     const res = await loc.s3.send(
       new ListObjectsV2Command({
         Bucket: loc.bucket,
-        Prefix: driftPrefix(loc.syncedPrefix),
+        Prefix: driftFolder(loc.syncedPrefix),
         ContinuationToken: token,
       }),
     );

@@ -1,5 +1,5 @@
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
-import type { ProductStateEntry } from '../state/product-state.ts';
 
 /**
  * The whole product state, from whichever store holds it (STATE_STORE: the S3 shards or DynamoDB), through

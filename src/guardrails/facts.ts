@@ -1,43 +1,36 @@
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { CatalogItem } from '../meta/types.ts';
-import type { ProductStateEntry } from '../state/product-state.ts';
 import type { ChangeFacts, Price } from './rules.ts';
 
 /**
  * The facts the guardrail rules need about one item, and where the "old" side comes from.
  *
- * What was last sent is kept in the product state entry itself, as two compact optional fields next to
- * the format's own (`p`: the price string sent, `a`: the availability sent), written with every send
+ * What was last sent is kept in the product state entry itself, as two optional fields
+ * (`lastPrice`: the price string sent, `lastAvailability`: the availability sent), written with every send
  * decision (flush and drift repair). The alternative, reading the last sent item back from the batch
  * payload the entry names, costs one GET of a whole batch (up to 5,000 items) per distinct earlier batch
  * on every flush and fails once payloads expire; measured in bench/last-values.ts and
  * docs/guardrails-and-drift.md. Entries written before (or by a resend of items of unknown fate, which
- * writes a fresh entry) have no `p`/`a`: their old values are unknown and they count for no price or
+ * writes a fresh entry) have neither: their old values are unknown and they count for no price or
  * stock rule, never against one.
  */
 
 /** The two fields kept in a state entry for the guardrails. */
-export interface LastValues {
-  /** Price sent, e.g. "9.99 USD". */
-  p?: string;
-  /** Availability sent, e.g. "in stock". */
-  a?: string;
-}
+export type LastValues = Pick<ProductStateEntry, 'lastPrice' | 'lastAvailability'>;
 
 /** `entry` with the last values of `item` (what is about to be sent). */
 export function withLastValues(entry: ProductStateEntry, item: CatalogItem): ProductStateEntry {
   const values: LastValues = {};
-  if (typeof item.price === 'string') values.p = item.price;
-  if (typeof item.availability === 'string') values.a = item.availability;
-  const out: ProductStateEntry & LastValues = { ...entry, ...values };
-  return out;
+  if (typeof item.price === 'string') values.lastPrice = item.price;
+  if (typeof item.availability === 'string') values.lastAvailability = item.availability;
+  return { ...entry, ...values };
 }
 
 export function lastValuesOf(entry: ProductStateEntry | undefined): LastValues {
   if (!entry) return {};
-  const e = entry as ProductStateEntry & LastValues;
   return {
-    ...(typeof e.p === 'string' ? { p: e.p } : {}),
-    ...(typeof e.a === 'string' ? { a: e.a } : {}),
+    ...(typeof entry.lastPrice === 'string' ? { lastPrice: entry.lastPrice } : {}),
+    ...(typeof entry.lastAvailability === 'string' ? { lastAvailability: entry.lastAvailability } : {}),
   };
 }
 
@@ -57,9 +50,9 @@ export function changeFacts(
   return {
     id,
     isNew: entry === undefined,
-    oldPrice: parsePrice(last.p),
+    oldPrice: parsePrice(last.lastPrice),
     newPrice: parsePrice(item.price),
-    oldAvailability: last.a ?? null,
+    oldAvailability: last.lastAvailability ?? null,
     newAvailability: typeof item.availability === 'string' ? item.availability : null,
   };
 }

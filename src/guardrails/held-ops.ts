@@ -1,3 +1,4 @@
+import type { BatchPayload, Manifest } from '../contract/manifest.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { OpsError } from '../ops/errors.ts';
@@ -6,7 +7,6 @@ import { contentHash } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import { judge } from '../state/send-gate.ts';
 import { sweepMessageErrors } from '../worker/json-schemas.ts';
-import type { BatchPayload, Manifest } from '../worker/manifest.ts';
 import { ManifestStore } from '../worker/manifest-store.ts';
 import type { Versioned } from '../shared/s3-json.ts';
 import { stampOf } from '../worker/resend.ts';
@@ -99,7 +99,8 @@ export async function planRelease(
       );
       if (entry?.open) out.waiting.push(origin.id);
       if (verdict.kind === 'send' || verdict.kind === 'wait') ids.push(origin.id);
-      else if (verdict.kind === 'older') out.superseded.push({ id: origin.id, by: entry?.m ?? 'unknown' });
+      else if (verdict.kind === 'older')
+        out.superseded.push({ id: origin.id, by: entry?.manifestKey ?? 'unknown' });
       else out.unchanged.push(origin.id);
     });
     if (ids.length > 0) out.send.push({ batch: batch.index, ids });

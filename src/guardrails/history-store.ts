@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { countProducts, type WholeState } from '../drift/state-scan.ts';
 import { ConditionFailedError, getJson, putJson, type Versioned } from '../shared/s3-json.ts';
+import { guardrailHistoryKey } from '../contract/layout.ts';
 
 /**
  * The two anchors of the guardrail rules, kept in one small document of the synced bucket,
@@ -38,10 +39,6 @@ export interface HistoryLocation {
   state?: WholeState | undefined;
 }
 
-export function historyKey(syncedPrefix: string): string {
-  return `${syncedPrefix}guardrails/history.json`;
-}
-
 export class GuardrailHistory {
   readonly #loc: HistoryLocation;
   readonly #now: () => number;
@@ -52,7 +49,11 @@ export class GuardrailHistory {
   }
 
   async read(): Promise<Versioned<HistoryDoc> | null> {
-    const got = await getJson<HistoryDoc>(this.#loc.s3, this.#loc.bucket, historyKey(this.#loc.syncedPrefix));
+    const got = await getJson<HistoryDoc>(
+      this.#loc.s3,
+      this.#loc.bucket,
+      guardrailHistoryKey(this.#loc.syncedPrefix),
+    );
     if (!got || got.value.v !== 1 || typeof got.value.knownProducts !== 'number') return null;
     return {
       value: { ...got.value, files: Array.isArray(got.value.files) ? got.value.files : [] },
@@ -99,7 +100,7 @@ export class GuardrailHistory {
   }
 
   async #write(change: (current: HistoryDoc | null) => HistoryDoc): Promise<void> {
-    const key = historyKey(this.#loc.syncedPrefix);
+    const key = guardrailHistoryKey(this.#loc.syncedPrefix);
     for (let attempt = 1; ; attempt++) {
       const cur = await this.read();
       const next = change(cur?.value ?? null);

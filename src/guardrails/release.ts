@@ -1,5 +1,5 @@
+import type { Manifest } from '../contract/manifest.ts';
 import type { Logger } from '../logger.ts';
-import type { Manifest } from '../worker/manifest.ts';
 import type { ManifestStore } from '../worker/manifest-store.ts';
 import { resendUnknown, type ResendDeps } from '../worker/resend.ts';
 import type { Versioned } from '../shared/s3-json.ts';

@@ -1,7 +1,7 @@
+import type { HeldInfo } from '../contract/manifest.ts';
 import type { ManifestRow } from '../ops/manifest-view.ts';
 import { readJson } from '../ops/synced-documents.ts';
 import type { StatusStore } from '../ops/status-report.ts';
-import type { HeldInfo } from '../worker/manifest.ts';
 
 /** What `status` shows of held windows: each with its rules, and what to do (release or discard). */
 

@@ -1,7 +1,8 @@
+import type { HeldInfo, Manifest } from '../contract/manifest.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { StateSnapshot } from '../state/product-state-store.ts';
-import { covers, type HeldInfo, type Manifest } from '../worker/manifest.ts';
+import { covers } from '../worker/manifest.ts';
 import type { ManifestStore } from '../worker/manifest-store.ts';
 import type { Versioned } from '../shared/s3-json.ts';
 import type { Candidate, WindowSource } from '../worker/window-buffer.ts';

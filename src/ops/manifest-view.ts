@@ -1,4 +1,5 @@
-import type { Manifest, ManifestBatch, ManifestSource, MetaReport } from './records.ts';
+import { rejectedIn, type Manifest, type ManifestBatch, type ManifestSource } from '../contract/manifest.ts';
+import type { MetaRejection, MetaReport } from '../contract/reports.ts';
 
 /** What `status` shows of a manifest: one summary row, or the full detail. Pure. */
 
@@ -66,13 +67,33 @@ export function unreadableRow(hour: string, key: string, error: string): Manifes
   };
 }
 
-export interface RejectedItem {
-  id: string;
-  reason: string;
-  batchIndex: number;
-  /** Source file and line, when a meta report names them. */
-  key: string | null;
-  line: number | null;
+/** An item Meta rejected; source file and line when a Meta report names them. */
+export type RejectedItem = MetaRejection;
+
+/** A batch as `status --manifest` lists it. */
+export interface BatchRow {
+  index: number;
+  itemCount: number;
+  handle: string | null;
+  status: ManifestBatch['status'];
+  attempts: number;
+  errorsTotal: number | null;
+  warningsTotal: number | null;
+  finishedAt: string | null;
+}
+
+function batchRow(b: ManifestBatch): BatchRow {
+  const final = b.status === 'finished' || b.status === 'error';
+  return {
+    index: b.index,
+    itemCount: b.itemCount,
+    handle: b.handle,
+    status: b.status,
+    attempts: b.attempts,
+    errorsTotal: final ? b.errorsTotal : null,
+    warningsTotal: final ? b.warningsTotal : null,
+    finishedAt: final ? b.finishedAt : null,
+  };
 }
 
 export interface ManifestDetail {
@@ -93,16 +114,16 @@ export interface ManifestDetail {
     | 'waiting'
   >;
   sources: ManifestSource[];
-  batches: Omit<ManifestBatch, 'rejected'>[];
+  batches: BatchRow[];
   rejected: RejectedItem[];
 }
 
 export function manifestDetail(key: string, m: Manifest, metaReports: readonly MetaReport[]): ManifestDetail {
-  const origin = new Map<string, { key: string; line: number }>();
+  const origin = new Map<string, { key: string | null; line: number | null }>();
   for (const r of metaReports)
     for (const x of r.rejected) origin.set(`${x.batchIndex}/${x.id}`, { key: x.key, line: x.line });
   const rejected: RejectedItem[] = m.batches.flatMap((b) =>
-    (b.rejected ?? []).map((x) => {
+    rejectedIn(b).map((x) => {
       const o = origin.get(`${b.index}/${x.id}`);
       return { id: x.id, reason: x.reason, batchIndex: b.index, key: o?.key ?? null, line: o?.line ?? null };
     }),
@@ -118,7 +139,7 @@ export function manifestDetail(key: string, m: Manifest, metaReports: readonly M
     key,
     manifest,
     sources,
-    batches: batches.map(({ rejected: _r, ...b }) => b),
+    batches: batches.map(batchRow),
     rejected,
   };
 }

@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { awsErrorCode, awsErrorMessage, OpsError } from './errors.ts';
+import { redriveClaimKey } from '../contract/layout.ts';
 
 /**
  * Who is moving which DLQ message, as one small S3 object per message created with If-None-Match: the
@@ -48,17 +49,12 @@ export interface S3ClaimsOptions {
   owner?: string;
 }
 
-export function claimsPrefix(syncedPrefix: string, dlqUrl: string): string {
-  const name = dlqUrl.replace(/\/+$/, '').split('/').pop() ?? 'dlq';
-  return `${syncedPrefix}redrive-claims/${name}/`;
-}
-
 export function s3MoveClaims(options: S3ClaimsOptions): MoveClaims {
   const { s3, bucket, prefix, dlqUrl } = options;
   const ttlMs = options.ttlMs ?? 5 * 60_000;
   const now = options.now ?? (() => new Date());
   const owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const keyOf = (messageId: string) => `${prefix}${encodeURIComponent(messageId)}.json`;
+  const keyOf = (messageId: string) => redriveClaimKey(prefix, messageId);
 
   const doc = (messageId: string, state: ClaimDoc['state']): string => {
     const t = now();

@@ -1,5 +1,6 @@
-import type { ProductStateEntry } from '../state/product-state.ts';
-import type { Manifest, MetaReport, RowsReport } from './records.ts';
+import { rejectedIn, type Manifest } from '../contract/manifest.ts';
+import type { ProductStateEntry } from '../contract/product-state.ts';
+import type { MetaReport, RowReport } from '../contract/reports.ts';
 
 /**
  * "Did this product reach Meta, when, and if not why": the product-state entry says what was last sent
@@ -37,8 +38,9 @@ export interface MetaRejection {
   manifestId: string;
   batchIndex: number;
   reason: string;
-  sourceKey: string;
-  line: number;
+  /** File and line the item came from; null when the worker could not read its batch payload. */
+  sourceKey: string | null;
+  line: number | null;
   createdAt: string;
   reportKey: string;
 }
@@ -60,7 +62,7 @@ export interface ProductEvidence {
 /** Collects what the reports say about one id, newest first. */
 export function evidenceFor(
   id: string,
-  rows: readonly { key: string; report: RowsReport }[],
+  rows: readonly { key: string; report: RowReport }[],
   meta: readonly { key: string; report: MetaReport }[],
 ): ProductEvidence {
   const byNewest = <T extends { createdAt: string }>(xs: T[]) =>
@@ -95,15 +97,19 @@ export function evidenceFor(
       ),
     ),
     unusableFiles: byNewest(
-      rows
-        .filter(({ report }) => report.kind === 'file')
-        .map(({ key, report }) => ({
-          sourceKey: report.source.key,
-          problem: report.problem ?? 'unusable',
-          message: report.message ?? '',
-          createdAt: report.createdAt,
-          reportKey: key,
-        })),
+      rows.flatMap(({ key, report }) =>
+        report.kind === 'file'
+          ? [
+              {
+                sourceKey: report.source.key,
+                problem: report.problem ?? 'unusable',
+                message: report.message ?? '',
+                createdAt: report.createdAt,
+                reportKey: key,
+              },
+            ]
+          : [],
+      ),
     ),
   };
 }
@@ -119,18 +125,20 @@ export function productVerdict(
     const latest = evidence.rowRejections[0];
     return latest ? { kind: 'row-rejected', rejection: latest } : { kind: 'no-record', hours };
   }
-  const batch = manifest?.batches.find((b) => b.index === entry.b);
+  const batch = manifest?.batches.find((b) => b.index === entry.batchIndex);
   const sent: SendRecord = {
-    sentAt: new Date(entry.at).toISOString(),
-    manifestKey: entry.m,
-    batchIndex: entry.b,
-    sourceKey: entry.s,
+    sentAt: new Date(entry.decidedAt).toISOString(),
+    manifestKey: entry.manifestKey,
+    batchIndex: entry.batchIndex,
+    sourceKey: entry.sourceKey,
     handle: batch?.handle ?? null,
   };
   if (!manifest || !batch) return { kind: 'manifest-missing', sent };
   const rejected =
-    batch.rejected?.find((r) => r.id === id) ??
-    evidence.metaRejections.find((r) => r.manifestId === manifest.manifestId && r.batchIndex === entry.b);
+    rejectedIn(batch).find((r) => r.id === id) ??
+    evidence.metaRejections.find(
+      (r) => r.manifestId === manifest.manifestId && r.batchIndex === entry.batchIndex,
+    );
   if (rejected) return { kind: 'rejected-by-meta', sent, reason: rejected.reason };
   switch (batch.status) {
     case 'finished':

@@ -1,87 +1,11 @@
+import type { Manifest } from '../contract/manifest.ts';
+import type { MetaRejection, MetaReport, RowReport } from '../contract/reports.ts';
+
 /**
- * The documents `status` reads, as the worker writes them (schemas/manifest.schema.json and the report
- * formats in the storage layout). Parsed leniently: a status tool shows what it can, and names the
- * document it could not read instead of failing the whole report.
+ * Lenient readers of the documents `status` shows, typed by the contract (src/contract/): a status tool
+ * shows what it can, and names the document it could not read instead of failing the whole report. Each
+ * reader checks what its callers rely on and fills what older writers left out.
  */
-
-export type ManifestState =
-  'pending' | 'submitted' | 'finished' | 'archived' | 'abandoned' | 'held' | 'discarded';
-export type BatchStatus = 'unsent' | 'running' | 'finished' | 'error';
-
-export interface ManifestSource {
-  bucket: string;
-  key: string;
-  etag: string;
-  eventTime: string;
-  fileError?: string | null;
-  errorReportKey?: string | null;
-  rows: {
-    total: number;
-    valid: number;
-    rejected: number;
-    unchanged: number;
-    older: number;
-    superseded: number;
-  };
-}
-
-export interface ManifestBatch {
-  index: number;
-  itemCount: number;
-  payloadKey: string;
-  handle?: string | null;
-  status: BatchStatus;
-  attempts?: number;
-  submittedAt?: string | null;
-  finishedAt?: string | null;
-  errorsTotal?: number | null;
-  warningsTotal?: number | null;
-  rejected?: { id: string; reason: string }[];
-}
-
-export interface Manifest {
-  schemaVersion: 1;
-  manifestId: string;
-  window: string;
-  state: ManifestState;
-  createdAt: string;
-  updatedAt: string;
-  submittedAt?: string | null;
-  finishedAt?: string | null;
-  archivedAt?: string | null;
-  catalogId: string;
-  sources: ManifestSource[];
-  batches: ManifestBatch[];
-  counts: {
-    items: number;
-    accepted: number;
-    rejected: number;
-    unknown: number;
-    rowsRejected?: number;
-    calls?: number;
-  };
-  errorReportKeys?: string[];
-  waiting?: { reason: string; since: string; until: string } | null;
-}
-
-export interface RowsReport {
-  schemaVersion: 1;
-  kind: 'rows' | 'file';
-  source: { bucket: string; key: string; etag: string };
-  createdAt: string;
-  problem?: string;
-  message?: string;
-  counts: { total: number; rejected: number };
-  rejected: { line: number; id: string | null; reason: string }[];
-}
-
-export interface MetaReport {
-  schemaVersion: 1;
-  kind: 'meta';
-  manifestId: string;
-  createdAt: string;
-  rejected: { id: string; reason: string; batchIndex: number; key: string; line: number }[];
-}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -101,10 +25,12 @@ export function parseManifest(value: unknown): Parsed<Manifest> {
   if (gaps.length > 0) return { ok: false, error: `missing ${gaps.join(', ')}` };
   if (!Array.isArray(value.sources) || !Array.isArray(value.batches) || !isRecord(value.counts))
     return { ok: false, error: 'sources, batches or counts has the wrong type' };
-  return { ok: true, value: value as unknown as Manifest };
+  // Shape checked above; the rest is shown as found (the worker validates what it writes).
+  const manifest = value as unknown as Manifest;
+  return { ok: true, value: { ...manifest, errorReportKeys: manifest.errorReportKeys ?? [] } };
 }
 
-export function parseRowsReport(value: unknown): Parsed<RowsReport> {
+export function parseRowsReport(value: unknown): Parsed<RowReport> {
   if (!isRecord(value) || (value.kind !== 'rows' && value.kind !== 'file'))
     return { ok: false, error: 'not a rows/file report' };
   if (!isRecord(value.source)) return { ok: false, error: 'missing source' };
@@ -113,18 +39,22 @@ export function parseRowsReport(value: unknown): Parsed<RowsReport> {
     value: {
       ...value,
       rejected: Array.isArray(value.rejected) ? value.rejected : [],
-    } as unknown as RowsReport,
+    } as unknown as RowReport,
   };
 }
 
+/** A Meta report; a rejection without file or line (its payload was unreadable) reads as null, as written. */
 export function parseMetaReport(value: unknown): Parsed<MetaReport> {
   if (!isRecord(value) || value.kind !== 'meta' || typeof value.manifestId !== 'string')
     return { ok: false, error: 'not a meta report' };
-  return {
-    ok: true,
-    value: {
-      ...value,
-      rejected: Array.isArray(value.rejected) ? value.rejected : [],
-    } as unknown as MetaReport,
-  };
+  const rejected = (Array.isArray(value.rejected) ? (value.rejected as unknown[]) : [])
+    .filter(isRecord)
+    .map((r): MetaRejection => ({
+      id: String(r.id),
+      reason: String(r.reason ?? ''),
+      batchIndex: typeof r.batchIndex === 'number' ? r.batchIndex : -1,
+      key: typeof r.key === 'string' ? r.key : null,
+      line: typeof r.line === 'number' ? r.line : null,
+    }));
+  return { ok: true, value: { ...(value as unknown as MetaReport), rejected } };
 }

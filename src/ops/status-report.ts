@@ -1,5 +1,14 @@
+import {
+  manifestsFolder,
+  metaReportKey,
+  metaReportsFolder,
+  rowReportsFolder,
+  shardKey,
+  shardOf,
+} from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { shardKey, shardOf, type ProductStateEntry } from '../state/product-state.ts';
 import { OpsError } from './errors.ts';
 import { hourOfKey } from '../shared/hours.ts';
 import {
@@ -10,14 +19,8 @@ import {
   type ManifestRow,
 } from './manifest-view.ts';
 import { evidenceFor, productVerdict, type ProductEvidence, type ProductVerdict } from './product-trace.ts';
-import {
-  parseManifest,
-  parseMetaReport,
-  parseRowsReport,
-  type Manifest,
-  type MetaReport,
-  type RowsReport,
-} from './records.ts';
+import type { MetaReport, RowReport } from '../contract/reports.ts';
+import { parseManifest, parseMetaReport, parseRowsReport } from './records.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { listKeys, readJson } from './synced-documents.ts';
 
@@ -42,7 +45,7 @@ export async function readRecentManifests(
   store: StatusStore,
   hours: readonly string[],
 ): Promise<ManifestRow[]> {
-  const keys = await keysByHour(store, `${store.syncedPrefix}manifests/`, hours);
+  const keys = await keysByHour(store, manifestsFolder(store.syncedPrefix), hours);
   const rows = await mapLimit(keys, PARALLEL, async (key) => {
     const hour = hourOfKey(key) ?? '?';
     const read = await readJson(store.s3, store.bucket, key);
@@ -65,12 +68,12 @@ export async function loadManifest(
   let key = keyOrId;
   if (!keyOrId.includes('/')) {
     const id = keyOrId.replace(/\.json$/, '');
-    const keys = await keysByHour(store, `${store.syncedPrefix}manifests/`, hours);
+    const keys = await keysByHour(store, manifestsFolder(store.syncedPrefix), hours);
     const found = keys.find((k) => k.endsWith(`/${id}.json`));
     if (!found)
       throw new OpsError(
         `no manifest with id ${id} in the last ${hours.length} hours: pass a larger --hours, or its key ` +
-          `(${store.syncedPrefix}manifests/<YYYY-MM-DDTHH>/${id}.json)`,
+          `(${manifestsFolder(store.syncedPrefix)}<YYYY-MM-DDTHH>/${id}.json)`,
         { manifestId: id },
       );
     key = found;
@@ -93,8 +96,8 @@ export async function readManifestDetail(
   const { key, manifest } = await loadManifest(store, keyOrId, hours);
   // The manifest lists its reports; the window's folder is where a report written later would be.
   const candidates = new Set([
-    ...(manifest.errorReportKeys ?? []).filter((k) => k.startsWith(`${store.errorsPrefix}meta/`)),
-    `${store.errorsPrefix}meta/${manifest.window.slice(0, 13)}/${manifest.manifestId}.json`,
+    ...(manifest.errorReportKeys ?? []).filter((k) => k.startsWith(metaReportsFolder(store.errorsPrefix))),
+    metaReportKey(store.errorsPrefix, manifest),
   ]);
   const reports: MetaReport[] = [];
   for (const k of candidates) {
@@ -107,7 +110,7 @@ export async function readManifestDetail(
 }
 
 export interface ReportSet {
-  rows: { key: string; report: RowsReport }[];
+  rows: { key: string; report: RowReport }[];
   meta: { key: string; report: MetaReport }[];
   unreadable: { key: string; error: string }[];
 }
@@ -119,8 +122,8 @@ export async function readReports(store: StatusStore, hours: readonly string[]):
     return { key, r };
   };
   const [rowKeys, metaKeys] = await Promise.all([
-    keysByHour(store, `${store.errorsPrefix}rows/`, hours),
-    keysByHour(store, `${store.errorsPrefix}meta/`, hours),
+    keysByHour(store, rowReportsFolder(store.errorsPrefix), hours),
+    keysByHour(store, metaReportsFolder(store.errorsPrefix), hours),
   ]);
   for (const { key, r } of await mapLimit(rowKeys, PARALLEL, read)) {
     if (!r.found) continue;
@@ -165,7 +168,7 @@ export async function readProductReport(
   let manifest: Manifest | null = null;
   if (state) {
     try {
-      manifest = (await loadManifest(store, state.m, hours)).manifest;
+      manifest = (await loadManifest(store, state.manifestKey, hours)).manifest;
     } catch (err) {
       // The verdict says the manifest is gone (expired, or never written); other failures are real.
       if (!(err instanceof OpsError)) throw err;

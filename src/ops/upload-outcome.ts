@@ -2,7 +2,9 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hourKey } from '../shared/hours.ts';
 import { formatDuration, type Progress } from '../progress.ts';
-import { parseManifest, type Manifest } from './records.ts';
+import { manifestFolder } from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import { parseManifest } from './records.ts';
 import { readJson } from './synced-documents.ts';
 import type { Uploaded } from './landing-upload.ts';
 
@@ -125,7 +127,7 @@ export async function waitUntilFinal(options: WaitOptions): Promise<FileOutcome[
         const page = await s3.send(
           new ListObjectsV2Command({
             Bucket: syncedBucket,
-            Prefix: `${syncedPrefix}manifests/${hour}/`,
+            Prefix: manifestFolder(syncedPrefix, hour),
             ContinuationToken: token,
           }),
         );

@@ -1,3 +1,4 @@
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { Readable } from 'node:stream';
 import { readProducts } from '../ingest/csv-reader.ts';
 import { FileUnusableError, type IngestOptions } from '../ingest/types.ts';
@@ -5,7 +6,6 @@ import { parsePrice } from '../guardrails/facts.ts';
 import { dropPct, type GuardrailVerdict } from '../guardrails/rules.ts';
 import { judgeWindow, limitsOf, type GuardrailConfig } from '../guardrails/window-check.ts';
 import type { CatalogClient, CatalogItem } from '../meta/types.ts';
-import type { ProductStateEntry } from '../state/product-state.ts';
 import { judge } from '../state/send-gate.ts';
 import { planSendChunks } from '../worker/flush.ts';
 import { windowOf } from '../shared/hours.ts';
@@ -178,9 +178,9 @@ export async function planFile(source: PlanSource, o: PlanOptions): Promise<Plan
       report.older.push({
         id,
         line: c.line,
-        sentFrom: entry!.s,
-        sentAt: new Date(entry!.t).toISOString(),
-        ...(entry!.v !== undefined ? { version: entry!.v } : {}),
+        sentFrom: entry!.sourceKey,
+        sentAt: new Date(entry!.sourceTime).toISOString(),
+        ...(entry!.version !== undefined ? { version: entry!.version } : {}),
       });
       continue;
     }
@@ -193,7 +193,7 @@ export async function planFile(source: PlanSource, o: PlanOptions): Promise<Plan
     else {
       changed.push(c);
       if (verdict.kind === 'wait') notes.set(id, 'waits first for an earlier send of it to settle at Meta');
-      else if (entry.h === '' || entry.h === c.hash) {
+      else if (entry.contentHash === '' || entry.contentHash === c.hash) {
         notes.set(id, 'sent again: Meta did not accept (or has not confirmed) its last send');
       }
     }

@@ -1,9 +1,10 @@
+import { shardOf } from '../contract/layout.ts';
+import { emptyShard, type ProductStateEntry, type ProductStateShard } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GuardrailHistory } from '../guardrails/history-store.ts';
 import type { CatalogItem } from '../meta/types.ts';
-import { shardOf, type ProductStateEntry, type ProductStateShard } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
 import {
   EXPORT_HEADER,
@@ -37,7 +38,7 @@ export async function exportState(
   const shards = new Map<string, ProductStateShard>();
   for await (const [id, entry] of loc.state.entries()) {
     const name = shardOf(id);
-    const shard = shards.get(name) ?? { v: 1 as const, products: {} };
+    const shard = shards.get(name) ?? emptyShard();
     shard.products[id] = entry;
     shards.set(name, shard);
   }
@@ -50,7 +51,7 @@ export async function exportState(
     products += Object.keys(shard.products).length;
     if (!options.withItems) continue;
     const accepted = new Map<string, ProductStateEntry>(
-      Object.entries(shard.products).filter(([, e]) => e.h !== '' && !e.open),
+      Object.entries(shard.products).filter(([, e]) => e.contentHash !== '' && !e.open),
     );
     const sent = await lastSentFromPayloads(loc, accepted);
     itemsByShard[name] = Object.fromEntries(sent);

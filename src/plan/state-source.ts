@@ -1,3 +1,6 @@
+import { payloadKey, shardOf } from '../contract/layout.ts';
+import type { BatchPayload } from '../contract/manifest.ts';
+import type { ProductStateEntry, ProductStateShard } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,9 +8,7 @@ import { countProducts } from '../drift/state-scan.ts';
 import { GuardrailHistory, type HistoryDoc } from '../guardrails/history-store.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import type { CatalogItem } from '../meta/types.ts';
-import { shardOf, type ProductStateEntry, type ProductStateShard } from '../state/product-state.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
-import { payloadKey, type BatchPayload } from '../worker/manifest.ts';
 import { getJson } from '../shared/s3-json.ts';
 import type { PlanSource } from './plan.ts';
 
@@ -80,8 +81,8 @@ export async function lastSentFromPayloads(
 ): Promise<Map<string, CatalogItem>> {
   const byPayload = new Map<string, Set<string>>();
   for (const [id, e] of entries) {
-    const manifestId = e.m.slice(e.m.lastIndexOf('/') + 1).replace(/\.json$/, '');
-    const key = payloadKey(loc.syncedPrefix, manifestId, e.b);
+    const manifestId = e.manifestKey.slice(e.manifestKey.lastIndexOf('/') + 1).replace(/\.json$/, '');
+    const key = payloadKey(loc.syncedPrefix, manifestId, e.batchIndex);
     const ids = byPayload.get(key) ?? new Set<string>();
     ids.add(id);
     byPayload.set(key, ids);

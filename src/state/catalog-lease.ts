@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { sleep as defaultSleep } from '../shared/backoff.ts';
 import { ConditionFailedError, getJson, putJson } from '../shared/s3-json.ts';
+import { leaseKey } from '../contract/layout.ts';
 
 /**
  * A lease per catalog, held while a worker decides what to send and sends it, so that any number of
@@ -56,10 +57,6 @@ export interface HeldLease {
   /** Throws LeaseLostError unless the lease stays ours for at least `forMs` (renewing first if need be). */
   ensure(forMs: number): Promise<void>;
   release(): Promise<void>;
-}
-
-export function leaseKey(syncedPrefix: string, catalogId: string): string {
-  return `${syncedPrefix}leases/${catalogId}.json`;
 }
 
 export class CatalogLease {

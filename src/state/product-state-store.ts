@@ -1,13 +1,14 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { mapLimit } from '../shared/map-limit.ts';
 import { ConditionFailedError, getJson, putJson } from '../shared/s3-json.ts';
+import { shardKey, shardOf, shardOfKey, stateFolder } from '../contract/layout.ts';
 import {
+  STATE_FORMAT,
   emptyShard,
-  shardKey,
-  shardOf,
+  readShard,
   type ProductStateEntry,
   type ProductStateShard,
-} from './product-state.ts';
+} from '../contract/product-state.ts';
 import { LeaseLostError } from './catalog-lease.ts';
 import { mergeEntry, type StateUpdate } from './send-gate.ts';
 
@@ -22,7 +23,8 @@ import { mergeEntry, type StateUpdate } from './send-gate.ts';
  *   overwrite a newer stamp. With `fence` (the catalog lease token), a product already written under a
  *   higher token refuses the write with LeaseLostError.
  *
- * The S3 store below keeps the sharded layout of product-state.ts: only the shards a flush touches are
+ * The S3 store below keeps the sharded layout (src/contract/layout.ts, record format in
+ * src/contract/product-state.ts; a shard of the older format is read and rewritten in today's): only the shards a flush touches are
  * read; every write is conditional on the ETag read (or on the shard not existing yet). Its cost grows
  * with the catalog (a shard holds ~1/256 of it), which is why DynamoDB exists.
  */
@@ -107,7 +109,7 @@ export class S3StateStore implements ProductStateStore {
   /** True when no shard exists under <prefix>state/ (one LIST). */
   async isEmpty(): Promise<boolean> {
     const res = await this.#s3.send(
-      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: `${this.#prefix}state/`, MaxKeys: 1 }),
+      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: stateFolder(this.#prefix), MaxKeys: 1 }),
     );
     return (res.KeyCount ?? res.Contents?.length ?? 0) === 0;
   }
@@ -119,14 +121,14 @@ export class S3StateStore implements ProductStateStore {
       const res = await this.#s3.send(
         new ListObjectsV2Command({
           Bucket: this.#bucket,
-          Prefix: `${this.#prefix}state/`,
+          Prefix: stateFolder(this.#prefix),
           ContinuationToken: token,
         }),
       );
-      const names = (res.Contents ?? [])
-        .map((o) => o.Key ?? '')
-        .filter((k) => /\/[0-9a-f]{2}\.json$/.test(k))
-        .map((k) => k.slice(-'xx.json'.length, -'.json'.length));
+      const names = (res.Contents ?? []).flatMap((o) => {
+        const name = shardOfKey(o.Key ?? '');
+        return name === null ? [] : [name];
+      });
       const loaded = await mapLimit(names, this.#concurrency, (s) => this.#readShard(s));
       for (let i = 0; i < names.length; i++) yield [names[i]!, loaded[i]!.shard];
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
@@ -157,12 +159,11 @@ export class S3StateStore implements ProductStateStore {
   }
 
   async #readShard(shard: string): Promise<LoadedShard> {
-    const got = await getJson<ProductStateShard>(this.#s3, this.#bucket, shardKey(this.#prefix, shard));
+    const key = shardKey(this.#prefix, shard);
+    const got = await getJson<unknown>(this.#s3, this.#bucket, key);
     if (!got) return { etag: null, shard: emptyShard() };
-    if (got.value.v !== 1 || typeof got.value.products !== 'object') {
-      throw new StateConflictError(`state shard ${shard} has an unknown format (v=${String(got.value.v)})`);
-    }
-    return { etag: got.etag, shard: got.value };
+    // Either format reads as today's; the next write of the shard stores it in today's format.
+    return { etag: got.etag, shard: readShard(got.value, `state shard ${key}`) };
   }
 
   async #mergeShard(
@@ -195,7 +196,7 @@ export class S3StateStore implements ProductStateStore {
           this.#bucket,
           shardKey(this.#prefix, shard),
           {
-            v: 1,
+            v: STATE_FORMAT,
             products,
             ...(fence !== undefined || seen > 0 ? { fence: Math.max(seen, fence ?? 0) } : {}),
           } satisfies ProductStateShard,

@@ -1,4 +1,5 @@
-import { compareStamps, type ProductStateEntry, type SourceStamp } from './product-state.ts';
+import type { ProductStateEntry, SourceStamp } from '../contract/product-state.ts';
+import { compareStamps } from './product-state.ts';
 
 /**
  * The send gate: the one decision every path that sends items to Meta goes through (first send, resend
@@ -54,9 +55,10 @@ export function judge(candidate: GateCandidate, ctx: GateContext): GateVerdict {
   if (order < 0) return { kind: 'older' };
 
   // Content Meta is known to hold for this product (empty while unconfirmed).
-  let confirmed = entry.h;
+  let confirmed = entry.contentHash;
   // A send of this same source that might still apply: the new send must keep the settle time.
-  const settlesAt: number | null = order === 0 && entry.u !== undefined && entry.u > now ? entry.u : null;
+  const settlesAt: number | null =
+    order === 0 && entry.settleUntil !== undefined && entry.settleUntil > now ? entry.settleUntil : null;
   if (entry.open) {
     const fate = ctx.fate;
     if (!fate) return { kind: 'wait', until: null, reason: 'the earlier send has not been looked up' };
@@ -71,8 +73,13 @@ export function judge(candidate: GateCandidate, ctx: GateContext): GateVerdict {
     // Final (or settled) but not yet recorded in the state: what Meta kept is not known here.
     confirmed = '';
   }
-  if (order > 0 && entry.u !== undefined && now < entry.u && candidate.hash !== entry.h) {
-    return { kind: 'wait', until: entry.u, reason: 'an earlier copy may still apply' };
+  if (
+    order > 0 &&
+    entry.settleUntil !== undefined &&
+    now < entry.settleUntil &&
+    candidate.hash !== entry.contentHash
+  ) {
+    return { kind: 'wait', until: entry.settleUntil, reason: 'an earlier copy may still apply' };
   }
   if (order === 0 && ctx.resend) return { kind: 'send', settlesAt };
   if (confirmed !== '' && candidate.hash === confirmed) return { kind: 'unchanged', bumpStamp: order > 0 };
@@ -98,18 +105,31 @@ export function mergeEntry(
   update: StateUpdate,
 ): ProductStateEntry | undefined {
   if (update.kind === 'settled') {
-    if (!existing || existing.m !== update.manifestKey || existing.b !== update.batch) return undefined;
-    if (!existing.open && (update.accepted || existing.h === '')) return undefined;
-    const next: ProductStateEntry = { ...existing, h: update.accepted ? existing.h : '' };
+    if (!existing || existing.manifestKey !== update.manifestKey || existing.batchIndex !== update.batch)
+      return undefined;
+    if (!existing.open && (update.accepted || existing.contentHash === '')) return undefined;
+    const next: ProductStateEntry = { ...existing, contentHash: update.accepted ? existing.contentHash : '' };
     delete next.open;
     return next;
   }
   const next = update.entry;
   if (update.kind === 'bump') {
-    if (!existing || existing.open || existing.h !== next.h || compareStamps(next, existing) <= 0) {
+    if (
+      !existing ||
+      existing.open ||
+      existing.contentHash !== next.contentHash ||
+      compareStamps(next, existing) <= 0
+    ) {
       return undefined;
     }
-    return { ...existing, t: next.t, s: next.s, q: next.q, v: next.v ?? null, e: next.e ?? null };
+    return {
+      ...existing,
+      sourceTime: next.sourceTime,
+      sourceKey: next.sourceKey,
+      sequencer: next.sequencer,
+      version: next.version ?? null,
+      etag: next.etag ?? null,
+    };
   }
   if (existing && compareStamps(next, existing) < 0) return undefined;
   return next;

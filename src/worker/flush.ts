@@ -1,3 +1,5 @@
+import { manifestFolder, manifestKey, payloadKey } from '../contract/layout.ts';
+import type { FinalBatch, Manifest, ManifestBatch, RunningBatch, UnsentBatch } from '../contract/manifest.ts';
 import type { Logger } from '../logger.ts';
 import { failpoint } from '../failpoints.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
@@ -13,19 +15,7 @@ import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
 import { withLastValues } from '../guardrails/facts.ts';
 import { findHeldCovering, type WindowGuard } from '../guardrails/window-check.ts';
 import { gateUnderLease, type GateDeps } from './gated-send.ts';
-import {
-  covers,
-  manifestFolder,
-  manifestKey,
-  newManifestId,
-  payloadKey,
-  toManifestSource,
-  type FinalBatch,
-  type Manifest,
-  type ManifestBatch,
-  type RunningBatch,
-  type UnsentBatch,
-} from './manifest.ts';
+import { covers, newManifestId, toManifestSource } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import type { Versioned } from '../shared/s3-json.ts';
@@ -233,7 +223,15 @@ async function flushUnderLease(
       updates.set(c.item.id, {
         kind: 'decided',
         entry: withLastValues(
-          { h: c.hash, ...c.stamp, m: key, b: index, at, open: true, ...(u ? { u } : {}) },
+          {
+            contentHash: c.hash,
+            ...c.stamp,
+            manifestKey: key,
+            batchIndex: index,
+            decidedAt: at,
+            open: true,
+            ...(u ? { settleUntil: u } : {}),
+          },
           c.item,
         ),
       });
@@ -325,7 +323,7 @@ async function writePayload(
       id: c.item.id,
       key: buffer.sources[c.source]!.key,
       line: c.line,
-      ...(c.stamp.v !== undefined && c.stamp.v !== null ? { v: c.stamp.v } : {}),
+      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { v: c.stamp.version } : {}),
     })),
   });
 }
@@ -408,7 +406,7 @@ async function submitBatches(
     deps.metrics?.count('BatchCalls');
     deps.metrics?.count('ItemsSent', chunk.length);
     deps.metrics?.record('CallBudgetRemaining', deps.client.budgetRemaining());
-    deps.metrics?.record('EndToEndLatencyMs', acceptedAt - Math.min(...chunk.map((c) => c.stamp.t)));
+    deps.metrics?.record('EndToEndLatencyMs', acceptedAt - Math.min(...chunk.map((c) => c.stamp.sourceTime)));
     const at = new Date(acceptedAt).toISOString();
     current = await deps.manifests.update(key, current, (m) => recordAccepted(m, next.index, accepted, at));
     log.info('items_batch accepted', {
@@ -539,8 +537,8 @@ async function splitBatch(
   const moved = new Map<string, StateUpdate>();
   for (const c of chunkOf.get(newIndex)!) {
     const e = snapshot.get(c.item.id);
-    if (e && e.m === key && e.b === index)
-      moved.set(c.item.id, { kind: 'decided', entry: { ...e, b: newIndex } });
+    if (e && e.manifestKey === key && e.batchIndex === index)
+      moved.set(c.item.id, { kind: 'decided', entry: { ...e, batchIndex: newIndex } });
   }
   await deps.state.merge(moved, snapshot, lease.token);
   return updated;

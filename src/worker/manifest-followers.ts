@@ -4,7 +4,7 @@ import { AbortedError } from '../shared/backoff.ts';
 import type { Versioned } from '../shared/s3-json.ts';
 import { asHalted, decideError } from './error-policy.ts';
 import type { SubmissionHaltedError } from './errors.ts';
-import type { Manifest } from './manifest.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import { pollManifest, type PollDeps, type PollOutcome } from './status-poller.ts';
 
 /**

@@ -1,6 +1,6 @@
+import type { BatchPayload, Manifest } from '../contract/manifest.ts';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { manifestErrors } from './json-schemas.ts';
-import type { BatchPayload, Manifest } from './manifest.ts';
 import { ConditionFailedError, getJson, putJson, type Versioned } from '../shared/s3-json.ts';
 
 /**

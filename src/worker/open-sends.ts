@@ -1,9 +1,9 @@
+import type { Manifest } from '../contract/manifest.ts';
+import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { Logger } from '../logger.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogClient } from '../meta/types.ts';
-import type { ProductStateEntry } from '../state/product-state.ts';
 import type { OpenSendFate } from '../state/send-gate.ts';
-import type { Manifest } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
 
 /**
@@ -23,8 +23,8 @@ export interface OpenSendDeps {
   unsentSettleMs: number;
 }
 
-export function sendRef(entry: Pick<ProductStateEntry, 'm' | 'b'>): string {
-  return `${entry.m}#${entry.b}`;
+export function sendRef(entry: Pick<ProductStateEntry, 'manifestKey' | 'batchIndex'>): string {
+  return `${entry.manifestKey}#${entry.batchIndex}`;
 }
 
 export async function resolveOpenSends(
@@ -38,14 +38,15 @@ export async function resolveOpenSends(
     const ref = sendRef(e);
     const seen = byRef.get(ref);
     // The earliest decision of a send bounds when it could have reached Meta.
-    if (!seen || e.at < seen.at) byRef.set(ref, e);
+    if (!seen || e.decidedAt < seen.decidedAt) byRef.set(ref, e);
   }
   const manifests = new Map<string, Manifest | null>();
   const fates = new Map<string, OpenSendFate>();
   for (const [ref, e] of byRef) {
-    if (!manifests.has(e.m)) manifests.set(e.m, (await deps.manifests.read(e.m))?.value ?? null);
-    const batch = manifests.get(e.m)?.batches[e.b];
-    const unrecorded: OpenSendFate = { kind: 'unrecorded', settlesAt: e.at + deps.unsentSettleMs };
+    if (!manifests.has(e.manifestKey))
+      manifests.set(e.manifestKey, (await deps.manifests.read(e.manifestKey))?.value ?? null);
+    const batch = manifests.get(e.manifestKey)?.batches[e.batchIndex];
+    const unrecorded: OpenSendFate = { kind: 'unrecorded', settlesAt: e.decidedAt + deps.unsentSettleMs };
     // No call was ever started for it: nothing of it can be at Meta.
     if (batch?.status === 'unsent' && batch.attempts === 0) fates.set(ref, { kind: 'final' });
     else if (!batch || batch.status === 'unsent') fates.set(ref, unrecorded);

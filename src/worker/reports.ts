@@ -1,35 +1,22 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { buildFileReport, buildRowsReport, errorReportKey } from '../ingest/error-report.ts';
+import { metaReportKey, rowReportKey, unknownReportKey } from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
+import type { MetaRejection, MetaReport, UnknownItem, UnknownReport } from '../contract/reports.ts';
+import { buildFileReport, buildRowsReport } from '../ingest/error-report.ts';
 import type { IntakeReport } from './file-intake.ts';
-import type { Manifest } from './manifest.ts';
 import { putJson } from '../shared/s3-json.ts';
-import { windowFolder } from '../shared/hours.ts';
 
 /**
- * The two kinds of reports in errors/: one per landing file with rejected rows or a file problem (built by
- * src/ingest/error-report.ts), and one per manifest with the items Meta rejected. Keys are deterministic,
- * so reading the same file version again overwrites its report instead of adding a second one.
+ * Writes the reports of src/contract/reports.ts: one per landing file with rejected rows or a file problem
+ * (built by src/ingest/error-report.ts), one per manifest with the items Meta rejected, one per manifest
+ * with the items still of unknown fate. Keys are deterministic (src/contract/layout.ts), so reading the
+ * same file version again overwrites its report instead of adding a second one.
  */
 
 export interface ReportLocation {
   s3: S3Client;
   bucket: string;
   errorsPrefix: string;
-}
-
-export interface MetaRejection {
-  id: string;
-  reason: string;
-  batchIndex: number;
-  key: string | null;
-  line: number | null;
-}
-
-export function metaReportKey(
-  errorsPrefix: string,
-  manifest: Pick<Manifest, 'window' | 'manifestId'>,
-): string {
-  return `${errorsPrefix}meta/${windowFolder(manifest.window)}/${manifest.manifestId}.json`;
 }
 
 export async function writeRowReport(
@@ -40,12 +27,7 @@ export async function writeRowReport(
   const source = { bucket: report.bucket, key: report.key, etag: report.etag };
   const createdAt = new Date(now);
   // Filed under the window's hour (like the manifests), so a redelivery overwrites rather than duplicates.
-  const key = errorReportKey({
-    errorsPrefix: loc.errorsPrefix,
-    landingKey: report.key,
-    etag: report.etag,
-    createdAt: new Date(Date.parse(report.window)),
-  });
+  const key = rowReportKey(loc.errorsPrefix, report.key, report.etag, new Date(Date.parse(report.window)));
   const body = report.fileError
     ? buildFileReport({
         source,
@@ -72,24 +54,8 @@ export async function writeMetaReport(
     manifestId: manifest.manifestId,
     createdAt: new Date(now).toISOString(),
     rejected,
-  });
+  } satisfies MetaReport);
   return key;
-}
-
-/** An item whose fate at Meta is still unknown after the automatic resends. */
-export interface UnknownItem {
-  id: string;
-  key: string;
-  line: number;
-  batchIndex: number;
-  why: string;
-}
-
-export function unknownReportKey(
-  errorsPrefix: string,
-  manifest: Pick<Manifest, 'window' | 'manifestId'>,
-): string {
-  return `${errorsPrefix}unknown/${windowFolder(manifest.window)}/${manifest.manifestId}.json`;
 }
 
 /** One per manifest, overwritten on each later attempt: the items still unknown, with file and line. */
@@ -106,6 +72,6 @@ export async function writeUnknownReport(
     manifestId: manifest.manifestId,
     createdAt: new Date(now).toISOString(),
     items,
-  });
+  } satisfies UnknownReport);
   return key;
 }

@@ -1,23 +1,24 @@
+import { payloadKey } from '../contract/layout.ts';
+import type {
+  BatchPayload,
+  FinalBatch,
+  Manifest,
+  ManifestBatch,
+  SupersededItem,
+} from '../contract/manifest.ts';
+import type { SourceStamp } from '../contract/product-state.ts';
 import type { Logger } from '../logger.ts';
 import { failpoint } from '../failpoints.ts';
 import type { CatalogItem } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';
 import type { CatalogLease, HeldLease } from '../state/catalog-lease.ts';
-import { contentHash, type SourceStamp } from '../state/product-state.ts';
+import { contentHash } from '../state/product-state.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
 import { decideError } from './error-policy.ts';
 import { SubmissionHaltedError } from './errors.ts';
 import { markAttempted, recordAccepted } from './flush.ts';
 import { gateUnderLease, type GateDeps } from './gated-send.ts';
-import {
-  batchesToResend,
-  payloadKey,
-  type BatchPayload,
-  type FinalBatch,
-  type Manifest,
-  type ManifestBatch,
-  type SupersededItem,
-} from './manifest.ts';
+import { batchesToResend } from './manifest.ts';
 import type { Versioned } from '../shared/s3-json.ts';
 import { sourceStamp } from './window-buffer.ts';
 
@@ -89,7 +90,7 @@ async function resendBatch(
   const superseded: SupersededItem[] = [];
   for (const [id, v] of verdicts) {
     if (v.kind === 'send') send.push(id);
-    else superseded.push({ id, by: snapshot.get(id)?.m ?? 'unknown' });
+    else superseded.push({ id, by: snapshot.get(id)?.manifestKey ?? 'unknown' });
   }
   const index = m.batches.length;
   const childKey = payloadKey(deps.syncedPrefix, m.manifestId, index);
@@ -146,11 +147,11 @@ async function resendBatch(
     decided.set(id, {
       kind: 'decided',
       entry: {
-        h: candidates.get(id)!.hash,
+        contentHash: candidates.get(id)!.hash,
         ...it.stamp,
-        m: key,
-        b: index,
-        at: decidedAt,
+        manifestKey: key,
+        batchIndex: index,
+        decidedAt: decidedAt,
         open: true,
         ...(u ? { u } : {}),
       },
@@ -196,8 +197,14 @@ async function resendBatch(
 export function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceStamp {
   // A drift repair records each item's exact stamp: its items come from many files and uploads.
   if (typeof origin.t === 'number') {
-    const v = origin.v === undefined || origin.v === null ? {} : { v: origin.v };
-    return { t: origin.t, s: origin.key, q: origin.q ?? null, e: origin.e ?? null, ...v };
+    const version = origin.v === undefined || origin.v === null ? {} : { version: origin.v };
+    return {
+      sourceTime: origin.t,
+      sourceKey: origin.key,
+      sequencer: origin.q ?? null,
+      etag: origin.e ?? null,
+      ...version,
+    };
   }
   // The newest version of that key in the window is the one the window sent.
   const sources = m.sources.filter((s) => s.key === origin.key);
@@ -209,6 +216,6 @@ export function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): S
         sequencer: src.sequencer,
         etag: src.etag,
       })
-    : { t: 0, s: origin.key, q: null };
-  return origin.v === undefined || origin.v === null ? stamp : { ...stamp, v: origin.v };
+    : { sourceTime: 0, sourceKey: origin.key, sequencer: null };
+  return origin.v === undefined || origin.v === null ? stamp : { ...stamp, version: origin.v };
 }

@@ -1,3 +1,5 @@
+import type { FinalBatch, Manifest, RunningBatch } from '../contract/manifest.ts';
+import type { MetaRejection, UnknownItem } from '../contract/reports.ts';
 import type { Logger } from '../logger.ts';
 import { failpoint } from '../failpoints.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
@@ -8,17 +10,8 @@ import type { StateUpdate } from '../state/send-gate.ts';
 import { AbortedError, sleep as defaultSleep } from '../shared/backoff.ts';
 import { asHalted, decideError } from './error-policy.ts';
 import { SubmissionHaltedError } from './errors.ts';
-import {
-  batchesToResend,
-  computeCounts,
-  finalizeBatch,
-  resendDepth,
-  type FinalBatch,
-  type Manifest,
-  type RunningBatch,
-} from './manifest.ts';
+import { batchesToResend, computeCounts, finalizeBatch, resendDepth } from './manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
-import type { MetaRejection, UnknownItem } from './reports.ts';
 import type { Versioned } from '../shared/s3-json.ts';
 
 /**

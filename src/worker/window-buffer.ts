@@ -1,19 +1,14 @@
+import type { SourceStamp } from '../contract/product-state.ts';
+import type { RowCounts } from '../contract/manifest.ts';
 import type { CatalogItem } from '../meta/types.ts';
-import { compareStamps, contentHash, isKeyTie, type SourceStamp } from '../state/product-state.ts';
+import { compareStamps, contentHash, isKeyTie } from '../state/product-state.ts';
 
 /**
  * The products of one open window: for every id the newest row seen so far, and the files they came
  * from. Memory is bounded by the window's distinct products, not by the size of the files.
  */
 
-export interface RowCounts {
-  total: number;
-  valid: number;
-  rejected: number;
-  unchanged: number;
-  older: number;
-  superseded: number;
-}
+export type { RowCounts };
 
 export interface WindowSource {
   bucket: string;
@@ -54,7 +49,12 @@ export interface FileRows {
 export function sourceStamp(
   source: Pick<WindowSource, 'eventTime' | 'key' | 'sequencer' | 'etag'>,
 ): SourceStamp {
-  return { t: source.eventTime, s: source.key, q: source.sequencer ?? source.etag, e: source.etag };
+  return {
+    sourceTime: source.eventTime,
+    sourceKey: source.key,
+    sequencer: source.sequencer ?? source.etag,
+    etag: source.etag,
+  };
 }
 
 export function emptyCounts(): RowCounts {
@@ -114,7 +114,9 @@ export class WindowBuffer {
     const fileStamp = sourceStamp(file.source);
     for (const [id, row] of file.rows) {
       const stamp =
-        row.version === undefined || row.version === null ? fileStamp : { ...fileStamp, v: row.version };
+        row.version === undefined || row.version === null
+          ? fileStamp
+          : { ...fileStamp, version: row.version };
       const current = this.candidates.get(id);
       if (current && isKeyTie(stamp, current.stamp)) this.keyTies++;
       if (current && compareStamps(stamp, current.stamp) <= 0) {

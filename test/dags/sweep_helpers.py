@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from catalog_sync_reconcile.contract import iso, validate_manifest
-from catalog_sync_reconcile.decisions import LandingFile, Manifest, unquote_etag
+from catalog_sync_reconcile.model import LandingFile, Manifest, unquote_etag
 
 CSV_HEADER = "id,title,description,link,image_link,availability,price,brand\n"
 

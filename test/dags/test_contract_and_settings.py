@@ -12,7 +12,7 @@ from conftest import ROOT
 from sweep_helpers import manifest_body, source
 
 
-@pytest.mark.parametrize("name", ["manifest.schema.json", "sweep-message.schema.json"])
+@pytest.mark.parametrize("name", ["manifest.schema.json", "sweep-message.schema.json", "storage-layout.json"])
 def test_schema_beside_the_module_is_a_symlink_to_the_repo_schema(name: str) -> None:
     beside = ROOT / "dags" / "catalog_sync_reconcile" / name
     assert beside.is_symlink() and os.readlink(beside) == f"../../schemas/{name}"
@@ -65,7 +65,7 @@ def test_every_variable_has_a_default_and_the_defaults_load() -> None:
         timedelta(days=7),
     )
     assert s.missing_resources() == ["landing_bucket", "synced_bucket", "queue_url", "dlq_url"]  # from the stack
-    assert s.manifests_prefix == "synced/manifests/" and s.sweep_prefix == "synced/sweep/"
+    assert s.manifests_prefix == "synced/manifests/" and s.sweep_markers_prefix("recheck") == "synced/sweep/recheck/"
 
 
 def test_unknown_fate_and_metrics_settings_have_sane_defaults() -> None:

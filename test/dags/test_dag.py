@@ -190,7 +190,7 @@ def test_failed_health_check_fails_the_run_but_every_task_still_reports(
 
 @pytest.mark.parametrize("with_interval", [True, False])
 def test_run_anchor_is_the_interval_end_or_run_after(with_interval: bool) -> None:
-    from catalog_sync_reconcile.decisions import sweep_anchor
+    from catalog_sync_reconcile.model import sweep_anchor
 
     class DagRun:
         run_after = datetime(2026, 11, 25, 17, 30, 5, tzinfo=timezone.utc)

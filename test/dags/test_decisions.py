@@ -6,31 +6,35 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from catalog_sync_reconcile.decisions import (
-    METRIC_UNITS,
-    LandingFile,
     archive_verdict,
-    coverage_index,
-    effective_state,
-    health_breaches,
-    is_delivered,
     is_stuck,
-    landing_kind,
     manifest_fully_archived,
     may_send,
-    named,
-    oldest_undelivered_age,
-    parse_time,
     recheck_verdict,
-    rejections_in_hour,
     straggler_verdict,
-    sweep_metrics,
     unfinished_manifests,
     unknown_fate,
+)
+from catalog_sync_reconcile.health import (
+    METRIC_UNITS,
+    health_breaches,
+    named,
+    oldest_undelivered_age,
+    rejections_in_hour,
+    sweep_metrics,
+)
+from catalog_sync_reconcile.model import (
+    coverage_index,
+    effective_state,
+    is_delivered,
+    landing_kind,
+    LandingFile,
+    parse_time,
     unknown_items,
     unquote_etag,
     within_lookback,
 )
-from catalog_sync_reconcile.sweep import summarize
+from catalog_sync_reconcile.checks import summarize
 from sweep_helpers import as_manifest, manifest_body, minutes, source
 
 ANCHOR = datetime(2026, 11, 25, 17, 30, tzinfo=timezone.utc)

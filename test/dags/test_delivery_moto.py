@@ -17,10 +17,10 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from catalog_sync_reconcile import sweep
+from catalog_sync_reconcile import checks, sweep
 from catalog_sync_reconcile.contract import RECHECK_KIND, STRAGGLER_KIND
-from catalog_sync_reconcile.decisions import METRIC_UNITS
-from catalog_sync_reconcile.storage import Clients
+from catalog_sync_reconcile.health import METRIC_UNITS
+from catalog_sync_reconcile.aws import Clients
 from sweep_helpers import World, csv_body, manifest_body, minutes, source
 from test_sweep_moto import _S3Proxy, run_all, run_at
 
@@ -74,7 +74,7 @@ def test_finished_manifest_with_unknown_items_keeps_its_files_and_is_rechecked_u
         f"by 3 items: {m_legacy} (finished, 3)"
     ]
     assert health["finishedWithUnknownKeys"] == sorted([m_legacy, m_shared_unknown])
-    summary, problems = sweep.summarize(reports)
+    summary, problems = checks.summarize(reports)
     assert problems == [f"health: {health['breaches'][0]['message']}"]
     assert summary["warnings"] == [
         "finished manifests with items of unknown fate (their files stay in landing/, re-checked): 2: "
@@ -95,7 +95,7 @@ def test_finished_manifest_with_unknown_items_keeps_its_files_and_is_rechecked_u
     assert w.archive_keys() == {"archive/done.csv", "archive/legacy.csv", "archive/shared.csv"}
     assert {w.manifest(k)["state"] for k in (m_legacy, m_shared_ok, m_shared_unknown)} == {"archived"}
     assert later["archive"]["manifestsArchived"] == 3 and later["stuck"]["markersDeleted"] == 2
-    assert later["health"]["breaches"] == [] and sweep.summarize(later)[0]["warnings"] == []
+    assert later["health"]["breaches"] == [] and checks.summarize(later)[0]["warnings"] == []
     assert w.sweep_messages() == []
 
 
@@ -120,7 +120,7 @@ def test_csv_in_any_letter_case_is_a_file_and_other_keys_are_reported_not_touche
     assert health["unsupportedLandingFiles"] == 2
     assert health["unsupportedLandingKeys"] == ["landing/data.csv.gz", "landing/notes.txt"]
     assert health["breaches"] == []  # a warning, not a failure
-    assert sweep.summarize(reports)[0]["warnings"] == [
+    assert checks.summarize(reports)[0]["warnings"] == [
         "unsupported files in landing/ (not CSV: not sent, not archived): 2: landing/data.csv.gz, landing/notes.txt"
     ]
 
@@ -194,7 +194,7 @@ def test_each_run_publishes_its_metrics_to_cloudwatch(stack: Any) -> None:
     oldest = max(round((anchor - modified[f.key]).total_seconds()) for f in undelivered)
     namespace = f"CatalogSync/test-{stack.stage}"  # one namespace per test: moto's CloudWatch is shared
 
-    report = sweep.health(run_at(stack, anchor, metrics_namespace=namespace))
+    report = checks.health(run_at(stack, anchor, metrics_namespace=namespace))
 
     expected = {
         "OldestUndeliveredFileAgeSeconds": float(oldest),
@@ -234,7 +234,7 @@ def test_a_failure_to_publish_metrics_is_reported_and_fails_nothing(stack: Any) 
     assert health["metricsPublished"] is False and "AccessDenied" in health["metricsError"]
     assert health["dlqMessages"] == 1  # the other checks still ran
     assert [b["variable"] for b in health["breaches"]] == ["catalog_sync_max_dlq_messages"]
-    summary, problems = sweep.summarize(reports)
+    summary, problems = checks.summarize(reports)
     assert problems == [f"health: {health['breaches'][0]['message']}"]  # the metrics error is not one
     assert summary["warnings"] == [f"metrics not published: {health['metricsError']}"]
 

@@ -25,14 +25,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from catalog_sync_reconcile import failpoints, sweep
+from catalog_sync_reconcile import checks, failpoints, sweep
 from catalog_sync_reconcile.contract import RECHECK_KIND, STRAGGLER_KIND
 from catalog_sync_reconcile.failpoints import FailpointError, FailpointSpecError, failpoint
 from conftest import DAGS_FOLDER
 from sweep_helpers import World, manifest_body, minutes, source
 from test_sweep_moto import run_at
 
-TASKS = {"stragglers": sweep.stragglers, "stuck": sweep.stuck, "archive": sweep.archive, "health": sweep.health}
+TASKS = {"stragglers": sweep.stragglers, "stuck": sweep.stuck, "archive": sweep.archive, "health": checks.health}
 OWNER = {
     "straggler.after-send": "stragglers",
     "recheck.after-send": "stuck",
@@ -223,10 +223,10 @@ _CHILD = textwrap.dedent(
     import json, sys
     from datetime import datetime
     sys.path.insert(0, sys.argv[1])
-    from catalog_sync_reconcile import sweep
+    from catalog_sync_reconcile import checks, sweep
     values, anchor = json.loads(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
     run = sweep.open_run(anchor, lambda name, default: values.get(name, default))
-    for task in (sweep.stragglers, sweep.stuck, sweep.archive, sweep.health):
+    for task in (sweep.stragglers, sweep.stuck, sweep.archive, checks.health):
         report = task(run)
         print(task.__name__, json.dumps(report), flush=True)
     """

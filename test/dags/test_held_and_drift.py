@@ -13,17 +13,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from catalog_sync_reconcile import sweep
+from catalog_sync_reconcile import checks, sweep
 from catalog_sync_reconcile.contract import ContractError, drift_check_message, validate_manifest, validate_message
 from catalog_sync_reconcile.decisions import (
     archive_verdict,
-    coverage_index,
     drift_check_due,
     held_manifests,
     held_rules,
     straggler_verdict,
     unfinished_manifests,
 )
+from catalog_sync_reconcile.model import coverage_index
 from catalog_sync_reconcile.settings import SettingsError, load_settings
 from sweep_helpers import World, as_manifest, manifest_body, minutes, source
 from test_decisions import ANCHOR, GRACE, STALE, STUCK, covering, landing, manifest
@@ -145,7 +145,7 @@ def test_a_held_file_stays_a_discarded_one_is_archived_and_health_warns(stack: A
         "stragglers": sweep.stragglers,
         "stuck": sweep.stuck,
         "archive": sweep.archive,
-        "health": sweep.health,
+        "health": checks.health,
         "drift": sweep.drift,
     }
     reports = {name: task(run) for name, task in tasks.items()}
@@ -161,7 +161,7 @@ def test_a_held_file_stays_a_discarded_one_is_archived_and_health_warns(stack: A
     assert health["heldManifests"] == 1 and health["held"] == [{"key": held_key, "rules": rules}]
     assert health["manifestsUnfinished"] == 0 and health["breaches"] == []
     assert reports["drift"] == {**reports["drift"], "disabled": 1, "sent": 0}
-    summary, problems = sweep.summarize(reports)
+    summary, problems = checks.summarize(reports)
     assert problems == []
     assert summary["warnings"] == [
         "windows held by a guardrail, nothing sent, their files stay in landing/ (catalog-sync release or discard): "
@@ -187,4 +187,4 @@ def test_the_drift_task_asks_for_a_drift_check_once_per_period(stack: Any) -> No
     assert later["sent"] == 1 and [m["dryRun"] for m in w.sweep_messages()] == [False]
 
     # A failed drift task is a problem of the run; a report absent from the mapping is a task not run here.
-    assert sweep.summarize({"drift": None})[1] == ["drift: no report (the task failed; see its log)"]
+    assert checks.summarize({"drift": None})[1] == ["drift: no report (the task failed; see its log)"]

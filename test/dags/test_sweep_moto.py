@@ -14,9 +14,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from catalog_sync_reconcile import sweep
+from catalog_sync_reconcile import checks, sweep
 from catalog_sync_reconcile.contract import STRAGGLER_KIND, RECHECK_KIND, validate_message
-from catalog_sync_reconcile.storage import SOURCE_ETAG_META, Clients
+from catalog_sync_reconcile.archive import SOURCE_ETAG_META
+from catalog_sync_reconcile.aws import Clients
 from sweep_helpers import World, csv_body, manifest_body, minutes, source
 
 
@@ -26,7 +27,7 @@ def run_at(stack: Any, anchor: datetime, clients: Clients | None = None, **overr
 
 
 def run_all(run: sweep.Run) -> dict[str, dict[str, Any]]:
-    tasks = {"stragglers": sweep.stragglers, "stuck": sweep.stuck, "archive": sweep.archive, "health": sweep.health}
+    tasks = {"stragglers": sweep.stragglers, "stuck": sweep.stuck, "archive": sweep.archive, "health": checks.health}
     return {name: body(run) for name, body in tasks.items()}
 
 
@@ -364,7 +365,7 @@ def test_health_reports_dlq_depth_and_queue_age_with_the_excess(stack: Any) -> N
             }
         ],
     )
-    report = sweep.health(run_at(stack, now, max_dlq_messages=1))
+    report = checks.health(run_at(stack, now, max_dlq_messages=1))
     assert report["dlqMessages"] == 3 and report["oldestMessageAgeSeconds"] == 2700
     assert [b["message"] for b in report["breaches"]] == [
         "DLQ depth is 3 messages, above catalog_sync_max_dlq_messages=1 by 2 messages",
@@ -372,12 +373,12 @@ def test_health_reports_dlq_depth_and_queue_age_with_the_excess(stack: Any) -> N
     ]
     # nothing was received from either queue: the DLQ still holds its 3 messages, none was redriven
     assert World(stack).snapshot()["queues"][stack.dlq_url]["ApproximateNumberOfMessages"] == "3"
-    quiet = sweep.health(run_at(stack, now, max_dlq_messages=-1, max_oldest_message_minutes=60))
+    quiet = checks.health(run_at(stack, now, max_dlq_messages=-1, max_oldest_message_minutes=60))
     assert quiet["breaches"] == []
 
 
 def test_health_is_quiet_on_an_idle_stack(stack: Any) -> None:
-    report = sweep.health(run_at(stack, datetime.now(timezone.utc)))
+    report = checks.health(run_at(stack, datetime.now(timezone.utc)))
     assert report["breaches"] == [] and report["oldestMessageAgeSeconds"] is None
     assert (report["dlqMessages"], report["rowsRejectedLastHour"], report["itemsRejectedLastHour"]) == (0, 0, 0)
 
@@ -391,7 +392,7 @@ def test_bucket_and_queue_names_default_to_the_stack_outputs(stack: Any) -> None
     assert s.queue_url.rsplit("/", 2)[-2:] == stack.queue_url.rsplit("/", 2)[-2:]
     assert s.dlq_url.rsplit("/", 2)[-2:] == stack.dlq_url.rsplit("/", 2)[-2:]
     # and the names work: a health check reads both queues through them
-    assert sweep.health(run)["dlqMessages"] == 0
+    assert checks.health(run)["dlqMessages"] == 0
 
 
 def test_invalid_manifests_and_markers_are_reported_and_not_trusted(stack: Any) -> None:

@@ -182,7 +182,15 @@ describe('guardrails: the rules', () => {
 });
 
 describe('guardrails: facts from the product state', () => {
-  const entry = { h: 'abc', t: 1, s: 'landing/a.csv', q: null, m: 'k', b: 0, at: 1 };
+  const entry = {
+    contentHash: 'abc',
+    sourceTime: 1,
+    sourceKey: 'landing/a.csv',
+    sequencer: null,
+    manifestKey: 'k',
+    batchIndex: 0,
+    decidedAt: 1,
+  };
 
   it('a send decision keeps the price and availability sent, and they read back as the old side', () => {
     const decided = withLastValues(entry, {
@@ -191,7 +199,7 @@ describe('guardrails: facts from the product state', () => {
       availability: 'in stock',
       title: 'T',
     });
-    expect(decided).to.deep.include({ p: '9.99 USD', a: 'in stock' });
+    expect(decided).to.deep.include({ lastPrice: '9.99 USD', lastAvailability: 'in stock' });
     const facts = changeFacts('P1', { id: 'P1', price: '0.01 USD', availability: 'out of stock' }, decided);
     expect(facts).to.deep.equal({
       id: 'P1',

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { buildFileReport, buildRowsReport, errorReportKey } from '../../src/ingest/error-report.ts';
+import { rowReportKey } from '../../src/contract/layout.ts';
+import { buildFileReport, buildRowsReport } from '../../src/ingest/error-report.ts';
 
 const source = {
   bucket: 'landing-bucket',
@@ -10,12 +11,10 @@ const createdAt = new Date('2026-09-12T14:35:07.123Z');
 
 describe('ingest error reports', () => {
   it('files a report under errors/rows/<hour>/ with the landing key flattened and the bare etag', () => {
-    expect(
-      errorReportKey({ errorsPrefix: 'errors/', landingKey: source.key, etag: source.etag, createdAt }),
-    ).to.equal(
+    expect(rowReportKey('errors/', source.key, source.etag, createdAt)).to.equal(
       'errors/rows/2026-09-12T14/landing__2026__09__12__products 1.csv.9b2cf535f27731c974343645a3985328.json',
     );
-    expect(errorReportKey({ errorsPrefix: 'err', landingKey: 'a/b.csv', etag: 'abc-2', createdAt })).to.equal(
+    expect(rowReportKey('err', 'a/b.csv', 'abc-2', createdAt)).to.equal(
       'err/rows/2026-09-12T14/a__b.csv.abc-2.json',
     );
   });

@@ -1,12 +1,8 @@
+import { shardKey, shardOf } from '../../src/contract/layout.ts';
+import type { FinalBatch, Manifest, ManifestBatch, ManifestSource } from '../../src/contract/manifest.ts';
+import { STATE_FORMAT, type ProductStateEntry } from '../../src/contract/product-state.ts';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { shardKey, shardOf, type ProductStateEntry } from '../../src/state/product-state.ts';
-import type {
-  Manifest,
-  ManifestBatch,
-  ManifestSource,
-  MetaReport,
-  RowsReport,
-} from '../../src/ops/records.ts';
+import type { MetaReport, RowsReport } from '../../src/contract/reports.ts';
 
 /** Documents in the worker's storage layout, written straight into moto. */
 
@@ -26,13 +22,22 @@ export function source(
     bucket: 'landing',
     key,
     etag: 'etag1',
+    versionId: null,
+    sequencer: null,
     eventTime: '2026-11-25T17:01:00Z',
+    size: null,
+    fileError: null,
+    errorReportKey: null,
     rows: { total: 10, valid: 9, rejected: 1, unchanged: 0, older: 0, superseded: 0, ...rows },
     ...extra,
   };
 }
 
-export function batch(index: number, extra: Partial<ManifestBatch> = {}): ManifestBatch {
+/** A batch, finished unless `extra` says otherwise (the fields of other states are left as given). */
+export function batch(
+  index: number,
+  extra: Partial<FinalBatch> | Partial<ManifestBatch> = {},
+): ManifestBatch {
   return {
     index,
     itemCount: 3,
@@ -44,9 +49,12 @@ export function batch(index: number, extra: Partial<ManifestBatch> = {}): Manife
     finishedAt: '2026-11-25T17:08:00Z',
     errorsTotal: 0,
     warningsTotal: 0,
+    payloadBytes: null,
+    resubmitOf: null,
+    checkedAt: null,
     rejected: [],
     ...extra,
-  };
+  } as ManifestBatch;
 }
 
 export function manifest(hour: string, manifestId: string, extra: Partial<Manifest> = {}): Manifest {
@@ -64,8 +72,9 @@ export function manifest(hour: string, manifestId: string, extra: Partial<Manife
     sources: [source('landing/a.csv')],
     batches: [batch(0)],
     counts: { items: 3, accepted: 3, rejected: 0, unknown: 0, rowsRejected: 1, calls: 1 },
+    errorReportKeys: [],
     ...extra,
-  };
+  } as Manifest;
 }
 
 export function manifestKey(hour: string, id: string): string {
@@ -91,7 +100,7 @@ export async function putStates(
     shards.set(shardOf(id), products);
   }
   for (const [shard, products] of shards)
-    await putJson(s3, bucket, shardKey('synced/', shard), { v: 1, products });
+    await putJson(s3, bucket, shardKey('synced/', shard), { v: STATE_FORMAT, products });
 }
 
 export function stateEntry(
@@ -100,7 +109,15 @@ export function stateEntry(
   at: string,
   s = 'landing/a.csv',
 ): ProductStateEntry {
-  return { h: 'hash', t: Date.parse(at) - 60_000, s, q: null, m: manifestKey, b, at: Date.parse(at) };
+  return {
+    contentHash: 'hash',
+    sourceTime: Date.parse(at) - 60_000,
+    sourceKey: s,
+    sequencer: null,
+    manifestKey: manifestKey,
+    batchIndex: b,
+    decidedAt: Date.parse(at),
+  };
 }
 
 export function rowsReport(key: string, createdAt: string, rejected: RowsReport['rejected']): RowsReport {

@@ -2,7 +2,7 @@ import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-
 import { expect } from 'chai';
 import { DLQ_ATTR } from '../../src/dead-letter.ts';
 import { opsClients } from '../../src/commands/aws-clients.ts';
-import { claimsPrefix, s3MoveClaims } from '../../src/ops/move-claims.ts';
+import { s3MoveClaims } from '../../src/ops/move-claims.ts';
 import { compileMatch, runRedrive, type RedriveRequest, type RedriveTuning } from '../../src/ops/redrive.ts';
 import { redriveLoop } from '../../src/ops/redrive-loop.ts';
 import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
@@ -17,6 +17,7 @@ import {
   stragglerBody,
   tally,
 } from './support.ts';
+import { redriveClaimsFolder } from '../../src/contract/layout.ts';
 
 // Moto answers instantly when a queue is empty only without long polling.
 const FAST: Partial<RedriveTuning> = { waitSeconds: 0, pollMs: 1 };
@@ -42,7 +43,7 @@ describe('redrive against moto (receive → send → delete loop)', function () 
     s3MoveClaims({
       s3: stack.clients.s3,
       bucket: stack.syncedBucket,
-      prefix: claimsPrefix('synced/', stack.dlqUrl),
+      prefix: redriveClaimsFolder('synced/', stack.dlqUrl),
       dlqUrl: stack.dlqUrl,
     });
   const run = (r: Partial<RedriveRequest>) =>

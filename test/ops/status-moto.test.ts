@@ -44,7 +44,7 @@ describe('status reads the storage layout (moto)', function () {
           source('landing/b.csv'),
           source('landing/c.csv', {}, { fileError: 'not-csv: binary content' }),
         ],
-        batches: [batch(0, { status: 'running', finishedAt: null })],
+        batches: [batch(0, { status: 'running' })],
         counts: { items: 3, accepted: 0, rejected: 0, unknown: 3, calls: 1, rowsRejected: 0 },
       }),
     );

@@ -53,14 +53,14 @@ describe('catalog lease (moto)', function () {
       bucket: stack.syncedBucket,
       syncedPrefix: 'synced/c2/',
     });
-    const entry = (h: string) => ({
-      h,
-      t: Date.now(),
-      s: 'landing/a.csv',
-      q: null,
-      m: 'M',
-      b: 0,
-      at: Date.now(),
+    const entry = (contentHash: string) => ({
+      contentHash,
+      sourceTime: Date.now(),
+      sourceKey: 'landing/a.csv',
+      sequencer: null,
+      manifestKey: 'M',
+      batchIndex: 0,
+      decidedAt: Date.now(),
       open: true,
     });
     await store.merge(new Map([['P1', { kind: 'decided', entry: entry('new') }]]), undefined, taker.token);
@@ -75,7 +75,7 @@ describe('catalog lease (moto)', function () {
       refused = err;
     }
     expect(refused).to.be.instanceOf(LeaseLostError);
-    expect((await store.read(['P1'])).get('P1')).to.include({ h: 'new' });
+    expect((await store.read(['P1'])).get('P1')).to.include({ contentHash: 'new' });
 
     // Its next renewal finds the lease taken: it stops, and ensure() refuses to act.
     await new Promise<void>((resolve) =>

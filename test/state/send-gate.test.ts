@@ -1,10 +1,6 @@
+import type { ProductStateEntry, SourceStamp } from '../../src/contract/product-state.ts';
 import { expect } from 'chai';
-import {
-  compareStamps,
-  isKeyTie,
-  type ProductStateEntry,
-  type SourceStamp,
-} from '../../src/state/product-state.ts';
+import { compareStamps, isKeyTie } from '../../src/state/product-state.ts';
 import { judge, mergeEntry } from '../../src/state/send-gate.ts';
 
 const SECOND = 1000;
@@ -15,17 +11,17 @@ const stamp = (
   q: string | null = null,
   v: number | null = null,
 ): SourceStamp => ({
-  t,
-  s,
-  q,
-  v,
+  sourceTime: t,
+  sourceKey: s,
+  sequencer: q,
+  version: v,
 });
 const entry = (h: string, st: SourceStamp, extra: Partial<ProductStateEntry> = {}): ProductStateEntry => ({
-  h,
+  contentHash: h,
   ...st,
-  m: 'synced/manifests/x.json',
-  b: 0,
-  at: T0,
+  manifestKey: 'synced/manifests/x.json',
+  batchIndex: 0,
+  decidedAt: T0,
   ...extra,
 });
 
@@ -41,8 +37,8 @@ describe('ordering rule (compareStamps)', () => {
 
   it('a straggler of a file (LastModified, no sequencer) is the same source as the event of that file, not an older one', () => {
     const etag = '2cbc76a279cb49842192f436e0df882d';
-    const event = { ...stamp(T0 + 640, 'landing/export-47.csv', '0055AED6DCD90281E5'), e: etag };
-    const straggler = { ...stamp(T0, 'landing/export-47.csv', etag), e: etag };
+    const event = { ...stamp(T0 + 640, 'landing/export-47.csv', '0055AED6DCD90281E5'), etag };
+    const straggler = { ...stamp(T0, 'landing/export-47.csv', etag), etag };
     expect(compareStamps(straggler, event)).to.equal(0);
     expect(compareStamps(event, straggler)).to.equal(0);
     // Its send failed (refused token): the state says the event's send was not accepted, so the straggler goes.
@@ -51,7 +47,7 @@ describe('ordering rule (compareStamps)', () => {
       kind: 'send',
     });
     // Another version of the same key in the same second is still ordered by time.
-    const other = { ...stamp(T0 + 900, 'landing/export-47.csv', 'X'), e: 'other' };
+    const other = { ...stamp(T0 + 900, 'landing/export-47.csv', 'X'), etag: 'other' };
     expect(compareStamps(other, event)).to.be.greaterThan(0);
   });
 
@@ -165,7 +161,7 @@ describe('send gate (judge)', () => {
       kind: 'send',
     });
     // After a same-source resend the settle time travels with the entry.
-    const resent = entry('h1', older, { u: now + 60 * SECOND });
+    const resent = entry('h1', older, { settleUntil: now + 60 * SECOND });
     expect(judge({ hash: 'h2', stamp: newer }, { entry: resent, now })).to.include({ kind: 'wait' });
     expect(judge({ hash: 'h2', stamp: newer }, { entry: resent, now: now + 61 * SECOND })).to.include({
       kind: 'send',
@@ -182,12 +178,12 @@ describe('send gate (mergeEntry)', () => {
       undefined,
     );
     expect(mergeEntry(entry('h1', a), { kind: 'decided', entry: entry('h2', b, { open: true }) })).to.include(
-      { h: 'h2', open: true },
+      { contentHash: 'h2', open: true },
     );
   });
 
   it('settling applies only to the batch the entry names; rejected or unknown clears the hash', () => {
-    const open = entry('h1', a, { open: true, m: 'M', b: 3 });
+    const open = entry('h1', a, { open: true, manifestKey: 'M', batchIndex: 3 });
     expect(mergeEntry(open, { kind: 'settled', manifestKey: 'M', batch: 2, accepted: true })).to.equal(
       undefined,
     );
@@ -195,17 +191,17 @@ describe('send gate (mergeEntry)', () => {
       undefined,
     );
     const ok = mergeEntry(open, { kind: 'settled', manifestKey: 'M', batch: 3, accepted: true })!;
-    expect(ok).to.include({ h: 'h1' });
+    expect(ok).to.include({ contentHash: 'h1' });
     expect(ok).not.to.have.property('open');
     expect(mergeEntry(open, { kind: 'settled', manifestKey: 'M', batch: 3, accepted: false })).to.include({
-      h: '',
+      contentHash: '',
     });
   });
 
   it('a bump moves the stamp of settled identical content only', () => {
     expect(mergeEntry(entry('h1', a), { kind: 'bump', entry: entry('h1', b) })).to.include({
-      t: b.t,
-      s: b.s,
+      sourceTime: b.sourceTime,
+      sourceKey: b.sourceKey,
     });
     expect(mergeEntry(entry('h1', a, { open: true }), { kind: 'bump', entry: entry('h1', b) })).to.equal(
       undefined,

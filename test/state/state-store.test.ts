@@ -1,7 +1,7 @@
+import type { ProductStateEntry } from '../../src/contract/product-state.ts';
 import { expect } from 'chai';
 import { CatalogLease, LeaseLostError } from '../../src/state/catalog-lease.ts';
 import { DynamoStateStore } from '../../src/state/dynamo-state-store.ts';
-import type { ProductStateEntry } from '../../src/state/product-state.ts';
 import { S3StateStore, type ProductStateStore } from '../../src/state/product-state-store.ts';
 import type { StateUpdate } from '../../src/state/send-gate.ts';
 import { createStateStore } from '../../src/state/state-store.ts';
@@ -16,7 +16,16 @@ import { deployTestStack, type TestStack } from '../support/sandbox-harness.ts';
 const T0 = Date.UTC(2026, 10, 25, 12);
 
 function entry(h: string, t: number, extra: Partial<ProductStateEntry> = {}): ProductStateEntry {
-  return { h, t, s: 'landing/a.csv', q: null, m: 'synced/manifests/M.json', b: 0, at: t, ...extra };
+  return {
+    contentHash: h,
+    sourceTime: t,
+    sourceKey: 'landing/a.csv',
+    sequencer: null,
+    manifestKey: 'synced/manifests/M.json',
+    batchIndex: 0,
+    decidedAt: t,
+    ...extra,
+  };
 }
 const decided = (e: ProductStateEntry): StateUpdate => ({ kind: 'decided', entry: e });
 
@@ -53,7 +62,7 @@ for (const kind of ['s3', 'dynamodb'] as const) {
 
     it('reads nothing for unknown products, then what was merged, extra fields included', async () => {
       expect((await store.read(['A'])).get('A')).to.equal(undefined);
-      const e = { ...entry('h1', T0, { open: true }), p: '9.99 USD' } as ProductStateEntry;
+      const e = { ...entry('h1', T0, { open: true }), lastPrice: '9.99 USD' } as ProductStateEntry;
       await store.merge(new Map([['A', decided(e)]]));
       expect((await store.read(['A', 'B'])).get('A')).to.deep.equal(e);
       expect((await store.read(['A', 'B'])).get('B')).to.equal(undefined);
@@ -73,10 +82,10 @@ for (const kind of ['s3', 'dynamodb'] as const) {
         ]),
       );
       const snap = await store.read(['A', 'B']);
-      expect(snap.get('A')).to.include({ h: 'new', open: true });
-      expect(snap.get('B')).to.include({ h: 'b' }).and.not.to.have.property('open');
+      expect(snap.get('A')).to.include({ contentHash: 'new', open: true });
+      expect(snap.get('B')).to.include({ contentHash: 'b' }).and.not.to.have.property('open');
       await store.merge(new Map([['B', { kind: 'bump', entry: entry('b', T0 + 9000) }]]));
-      expect((await store.read(['B'])).get('B')).to.include({ h: 'b', t: T0 + 9000 });
+      expect((await store.read(['B'])).get('B')).to.include({ contentHash: 'b', sourceTime: T0 + 9000 });
     });
 
     it('a merge on a stale snapshot loses the race, re-reads and re-merges: the newer stamp stays, the rest lands', async () => {
@@ -92,20 +101,26 @@ for (const kind of ['s3', 'dynamodb'] as const) {
         stale,
       );
       const snap = await store.read(['A', 'B']);
-      expect(snap.get('A')).to.include({ h: 'a2' });
-      expect(snap.get('B')).to.include({ h: 'b1' });
+      expect(snap.get('A')).to.include({ contentHash: 'a2' });
+      expect(snap.get('B')).to.include({ contentHash: 'b1' });
     });
 
     it('a settle written over what this process last saw loses to another writer in between, and re-reads', async () => {
       const other = storeOf(kind, prefix);
-      await store.merge(new Map([['A', decided(entry('mine', T0, { open: true, m: 'M1' }))]]));
-      await other.merge(new Map([['A', decided(entry('theirs', T0 + 1000, { open: true, m: 'M2' }))]]));
+      await store.merge(new Map([['A', decided(entry('mine', T0, { open: true, manifestKey: 'M1' }))]]));
+      await other.merge(
+        new Map([['A', decided(entry('theirs', T0 + 1000, { open: true, manifestKey: 'M2' }))]]),
+      );
       // Settling M1 must not touch the entry M2 wrote, whatever this process remembers of A.
       await store.merge(new Map([['A', { kind: 'settled', manifestKey: 'M1', batch: 0, accepted: false }]]));
-      expect((await other.read(['A'])).get('A')).to.include({ h: 'theirs', m: 'M2', open: true });
+      expect((await other.read(['A'])).get('A')).to.include({
+        contentHash: 'theirs',
+        manifestKey: 'M2',
+        open: true,
+      });
       await store.merge(new Map([['A', { kind: 'settled', manifestKey: 'M2', batch: 0, accepted: true }]]));
       expect((await other.read(['A'])).get('A'))
-        .to.include({ h: 'theirs', m: 'M2' })
+        .to.include({ contentHash: 'theirs', manifestKey: 'M2' })
         .and.not.to.have.property('open');
     });
 
@@ -119,7 +134,7 @@ for (const kind of ['s3', 'dynamodb'] as const) {
         ),
       );
       const snap = await store.read(ids);
-      for (const id of ids) expect(snap.get(id), id).to.include({ h: 'w3' });
+      for (const id of ids) expect(snap.get(id), id).to.include({ contentHash: 'w3' });
     });
 
     it('fencing: a product written under a higher lease token refuses a lower one; unfenced settles still apply', async () => {
@@ -129,7 +144,7 @@ for (const kind of ['s3', 'dynamodb'] as const) {
         .merge(new Map([['A', decided(entry('stale', T0 + 1000, { open: true }))]]), undefined, 6)
         .catch((err: unknown) => (refused = err));
       expect(refused).to.be.instanceOf(LeaseLostError);
-      expect((await store.read(['A'])).get('A')).to.include({ h: 'new' });
+      expect((await store.read(['A'])).get('A')).to.include({ contentHash: 'new' });
       await store.merge(
         new Map([
           ['A', { kind: 'settled', manifestKey: 'synced/manifests/M.json', batch: 0, accepted: true }],
@@ -137,7 +152,7 @@ for (const kind of ['s3', 'dynamodb'] as const) {
       );
       expect((await store.read(['A'])).get('A')).not.to.have.property('open');
       await store.merge(new Map([['A', decided(entry('next', T0 + 2000))]]), undefined, 8);
-      expect((await store.read(['A'])).get('A')).to.include({ h: 'next' });
+      expect((await store.read(['A'])).get('A')).to.include({ contentHash: 'next' });
     });
 
     it('lists every entry of its own prefix only', async () => {
@@ -249,7 +264,7 @@ describe('DynamoDB product state store (moto)', function () {
 
     const store = dynamoStore(prefix);
     const snap = await store.read(['OLD-1', 'OLD-2', 'NEW-1']);
-    expect(snap.get('OLD-1')).to.include({ h: 'old1' });
+    expect(snap.get('OLD-1')).to.include({ contentHash: 'old1' });
     expect(snap.get('NEW-1')).to.equal(undefined);
     // The shard's fence holds for its products: a lower token is refused.
     let refused: unknown = null;
@@ -268,16 +283,16 @@ describe('DynamoDB product state store (moto)', function () {
       8,
     );
     const after = await dynamoStore(prefix).read(['OLD-1', 'OLD-2', 'NEW-1']);
-    expect(after.get('OLD-1')).to.include({ h: 'old1' });
-    expect(after.get('OLD-2')).to.include({ h: 'newer' });
-    expect(after.get('NEW-1')).to.include({ h: 'new1' });
+    expect(after.get('OLD-1')).to.include({ contentHash: 'old1' });
+    expect(after.get('OLD-2')).to.include({ contentHash: 'newer' });
+    expect(after.get('NEW-1')).to.include({ contentHash: 'new1' });
     const shardsAfter = new Map<string, unknown>();
     for await (const [name, shard] of s3Store.shards()) shardsAfter.set(name, shard);
     expect(shardsAfter).to.deep.equal(shardsBefore);
     // Whole-state readers see both: the table's items and the shards' products it does not hold.
     const all = new Map<string, ProductStateEntry>();
     for await (const [id, e] of store.entries()) all.set(id, e);
-    expect(Object.fromEntries([...all].map(([id, e]) => [id, e.h]))).to.deep.equal({
+    expect(Object.fromEntries([...all].map(([id, e]) => [id, e.contentHash]))).to.deep.equal({
       'OLD-1': 'old1',
       'OLD-2': 'newer',
       'NEW-1': 'new1',
@@ -303,8 +318,8 @@ describe('DynamoDB product state store (moto)', function () {
     try {
       const fresh = dynamoStore(prefix);
       const snap = await fresh.read([...ids, 'UNKNOWN']);
-      expect(snap.get('M0')).to.include({ h: 'table' });
-      expect(snap.get('M1')).to.include({ h: 's3' });
+      expect(snap.get('M0')).to.include({ contentHash: 'table' });
+      expect(snap.get('M1')).to.include({ contentHash: 's3' });
       expect(snap.get('UNKNOWN')).to.equal(undefined);
       // Migrated products keep their shard's fence.
       let refused: unknown = null;
@@ -327,7 +342,7 @@ describe('DynamoDB product state store (moto)', function () {
       const store = dynamoStore(prefix);
       await store.read(['X', 'Y']);
       await store.merge(new Map([['Y', decided(entry('y', T0))]]));
-      expect((await store.read(['Y'])).get('Y')).to.include({ h: 'y' });
+      expect((await store.read(['Y'])).get('Y')).to.include({ contentHash: 'y' });
       expect(counts.size).to.equal(0);
     } finally {
       stack.clients.s3.middlewareStack.remove('countS3');
@@ -360,7 +375,7 @@ describe('DynamoDB product state store (moto)', function () {
       expect(refused, id).to.be.instanceOf(LeaseLostError);
     }
     const snap = await store.read(['P1', 'P2']);
-    expect(snap.get('P1')).to.include({ h: 'new' });
+    expect(snap.get('P1')).to.include({ contentHash: 'new' });
     expect(snap.get('P2')).to.equal(undefined);
     if (!stalled.signal.aborted) {
       await new Promise<void>((resolve) =>

@@ -1,6 +1,7 @@
+import { manifestKey } from '../../src/contract/layout.ts';
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
-import { manifestKey, type Manifest } from '../../src/worker/manifest.ts';
 import { putJson } from '../../src/shared/s3-json.ts';
 import { windowOf } from '../../src/shared/hours.ts';
 import { CATALOG, csv, Harness, ids } from './harness.ts';

@@ -1,10 +1,10 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readDeadLetterReason } from '../../src/dead-letter.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { csv, Harness, ids, realS3Event, type ProductRow } from './harness.ts';
 
 interface RowsReport {

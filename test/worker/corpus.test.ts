@@ -1,3 +1,4 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -6,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { FileUnusableError } from '../../src/ingest/types.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { Harness } from './harness.ts';
 
 /**

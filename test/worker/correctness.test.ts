@@ -1,9 +1,9 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason } from '../../src/dead-letter.ts';
 import { summarizeManifest } from '../../src/ops/manifest-view.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { CATALOG, csv, Harness, realS3Event } from './harness.ts';
 
 /**

@@ -1,10 +1,10 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot, waitFor } from '../../tools/local-aws/moto-server.ts';
 import type { DriftReport } from '../../src/drift/report.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { CATALOG, csv, Harness } from './harness.ts';
 
 /**

@@ -1,8 +1,8 @@
+import type { BatchPayload } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import type { BatchStatus, CatalogClient } from '../../src/meta/types.ts';
-import type { BatchPayload } from '../../src/worker/manifest.ts';
 import { csv, Harness, ids } from './harness.ts';
 
 /** Flush paths the simulator cannot provoke on demand, with a fault in front of the real client. */

@@ -1,9 +1,9 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { readProducts } from '../../src/ingest/csv-reader.ts';
 import { createMetrics } from '../../src/metrics.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { composeWorker } from '../../src/worker/compose.ts';
 import { CATALOG, csv, Harness } from './harness.ts';
 import { runCli } from '../support/cli.ts';

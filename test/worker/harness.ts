@@ -1,3 +1,4 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -21,7 +22,6 @@ import { createCatalogClient } from '../../src/meta/items-batch-client.ts';
 import type { SimCall, Simulator, StoredProduct } from '../../tools/simulator/index.ts';
 import type { CatalogClient } from '../../src/meta/types.ts';
 import type { RowReader } from '../../src/worker/file-intake.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { composeWorker } from '../../src/worker/compose.ts';
 import type { Worker } from '../../src/worker/worker.ts';
 import { startSandbox, type TestStack } from '../support/sandbox-harness.ts';

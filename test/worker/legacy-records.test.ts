@@ -1,12 +1,13 @@
+import { manifestKey, payloadKey, shardKey, shardOf } from '../../src/contract/layout.ts';
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
-import { compareStamps, shardKey, shardOf } from '../../src/state/product-state.ts';
+import { compareStamps } from '../../src/state/product-state.ts';
 import { ProductStateStore } from '../../src/state/product-state-store.ts';
 import { judge } from '../../src/state/send-gate.ts';
 import { manifestErrors } from '../../src/worker/json-schemas.ts';
-import { manifestKey, payloadKey, type Manifest } from '../../src/worker/manifest.ts';
 import { putJson } from '../../src/shared/s3-json.ts';
 import { windowOf } from '../../src/shared/hours.ts';
 import { Harness } from './harness.ts';
@@ -33,13 +34,24 @@ describe('worker: records written by the previous version (fixtures)', function 
     });
     await putJson(h.stack.clients.s3, h.stack.syncedBucket, shardKey('synced/', shardOf('L1')), shard);
     const entry = (await store.read(['L1'])).get('L1')!;
-    expect(entry).to.include({ h: '0123456789abcdef0123456789abcdef', s: 'landing/legacy.csv' });
-    const same = { hash: entry.h, stamp: { t: entry.t, s: entry.s, q: entry.q } };
+    expect(entry).to.include({
+      contentHash: '0123456789abcdef0123456789abcdef',
+      sourceKey: 'landing/legacy.csv',
+    });
+    const same = {
+      hash: entry.contentHash,
+      stamp: { sourceTime: entry.sourceTime, sourceKey: entry.sourceKey, sequencer: entry.sequencer },
+    };
     expect(judge(same, { entry, now: Date.now() })).to.deep.equal({ kind: 'unchanged', bumpStamp: false });
-    const older = { hash: 'x', stamp: { t: entry.t - 5000, s: 'landing/legacy.csv', q: null } };
+    const older = {
+      hash: 'x',
+      stamp: { sourceTime: entry.sourceTime - 5000, sourceKey: 'landing/legacy.csv', sequencer: null },
+    };
     expect(judge(older, { entry, now: Date.now() })).to.deep.equal({ kind: 'older' });
     // A versioned row (VERSION_COLUMN set later) is newer than any unversioned state.
-    expect(compareStamps({ v: 1, t: 0, s: 'a', q: null }, entry)).to.be.greaterThan(0);
+    expect(
+      compareStamps({ version: 1, sourceTime: 0, sourceKey: 'a', sequencer: null }, entry),
+    ).to.be.greaterThan(0);
   });
 
   it('a manifest the previous version called finished with items of unknown fate validates, is reopened by a re-check and completed', async () => {

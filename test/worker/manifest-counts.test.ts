@@ -1,11 +1,6 @@
+import type { FinalBatch, ManifestBatch } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
-import {
-  batchesToResend,
-  computeCounts,
-  resendDepth,
-  type FinalBatch,
-  type ManifestBatch,
-} from '../../src/worker/manifest.ts';
+import { batchesToResend, computeCounts, resendDepth } from '../../src/worker/manifest.ts';
 
 const base = { payloadKey: 'p', payloadBytes: 1, attempts: 1, submittedAt: null, checkedAt: null };
 const final = (

@@ -1,13 +1,8 @@
+import { manifestKey } from '../../src/contract/layout.ts';
+import type { Manifest, RunningBatch } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { manifestErrors } from '../../src/worker/json-schemas.ts';
-import {
-  computeCounts,
-  finalizeBatch,
-  manifestKey,
-  newManifestId,
-  type Manifest,
-  type RunningBatch,
-} from '../../src/worker/manifest.ts';
+import { computeCounts, finalizeBatch, newManifestId } from '../../src/worker/manifest.ts';
 
 const running = (index: number, itemCount: number, resubmitOf: number | null = null): RunningBatch => ({
   index,

@@ -1,3 +1,4 @@
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,6 @@ import { promisify } from 'node:util';
 import { repoRoot } from '../../tools/local-aws/moto-server.ts';
 import { buildProgram } from '../../src/cli.ts';
 import type { PlanReport } from '../../src/plan/plan.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
 import { Harness } from './harness.ts';
 
 /**

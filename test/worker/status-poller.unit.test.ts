@@ -6,7 +6,7 @@ import type { CatalogClient } from '../../src/meta/types.ts';
 import { AbortedError } from '../../src/shared/backoff.ts';
 import type { Versioned } from '../../src/shared/s3-json.ts';
 import { SubmissionHaltedError } from '../../src/worker/errors.ts';
-import type { Manifest } from '../../src/worker/manifest.ts';
+import type { Manifest } from '../../src/contract/manifest.ts';
 import type { ManifestStore } from '../../src/worker/manifest-store.ts';
 import { pollManifest, type PollDeps } from '../../src/worker/status-poller.ts';
 import type { ProductStateStore } from '../../src/state/product-state-store.ts';

@@ -1,7 +1,8 @@
+import { manifestKey, payloadKey } from '../../src/contract/layout.ts';
+import type { Manifest } from '../../src/contract/manifest.ts';
 import { expect } from 'chai';
 import { waitFor } from '../../tools/local-aws/moto-server.ts';
 import { putJson } from '../../src/shared/s3-json.ts';
-import { manifestKey, payloadKey, type Manifest } from '../../src/worker/manifest.ts';
 import { windowOf } from '../../src/shared/hours.ts';
 import { CATALOG, Harness, TOKEN } from './harness.ts';
 

@@ -2,7 +2,7 @@ import type { Logger } from '../../logger.ts';
 import type { ServiceMetrics } from '../../metrics.ts';
 import type { Versioned } from '../../shared/s3-json.ts';
 import type { SubmissionHaltedError } from '../errors.ts';
-import type { Manifest } from '../manifest.ts';
+import type { Manifest } from '../../contract/manifest.ts';
 import type { TaskEnd } from '../task-messages.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { windowBefore, windowOf } from '../../shared/hours.ts';
-import { manifestFolder } from '../manifest.ts';
+import { manifestFolder } from '../../contract/layout.ts';
 import type { ManifestStore } from '../manifest-store.ts';
 import type { TaskContext } from './context.ts';
 

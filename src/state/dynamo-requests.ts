@@ -1,0 +1,85 @@
+import {
+  BatchGetItemCommand,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { StateConflictError } from './product-state-store.ts';
+
+/** The two DynamoDB requests the state store repeats, with their limits and retries. */
+
+export const BATCH_GET_MAX = 100;
+export const TRANSACT_WRITE_MAX = 100;
+
+/** Cancellation codes that only mean "not now": the same writes go again after a pause. */
+const RETRYABLE_CANCELLATION = new Set([
+  'None',
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
+
+export interface DynamoRequestDeps {
+  db: DynamoDBClient;
+  table: string;
+  maxAttempts: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The outcome of one transaction: see `transact`. */
+export type TransactOutcome = 'ok' | 'retry' | string[];
+
+/**
+ * 'ok'; 'retry' (another transaction on the same items, or throttling: same writes again after a
+ * pause); or each item's cancellation code when a condition failed.
+ */
+export async function transact(
+  deps: DynamoRequestDeps,
+  items: TransactWriteItem[],
+): Promise<TransactOutcome> {
+  try {
+    await deps.db.send(new TransactWriteItemsCommand({ TransactItems: items }));
+    return 'ok';
+  } catch (err) {
+    const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+    if (e.name === 'TransactionConflictException' || e.name === 'TransactionInProgressException')
+      return 'retry';
+    if (e.name !== 'TransactionCanceledException') throw err;
+    const codes = items.map((_, i) => e.CancellationReasons?.[i]?.Code ?? 'None');
+    if (codes.includes('ConditionalCheckFailed')) return codes;
+    if (codes.every((c) => RETRYABLE_CANCELLATION.has(c))) return 'retry';
+    throw err;
+  }
+}
+
+/** Strongly consistent BatchGetItem of up to BATCH_GET_MAX keys, unprocessed keys retried. */
+export async function batchGet(
+  deps: DynamoRequestDeps,
+  keys: string[],
+): Promise<Record<string, AttributeValue>[]> {
+  const out: Record<string, AttributeValue>[] = [];
+  let request: Record<string, AttributeValue>[] = keys.map((k) => ({ pk: { S: k } }));
+  for (let attempt = 1; request.length > 0; attempt++) {
+    const res = await deps.db.send(
+      new BatchGetItemCommand({
+        RequestItems: { [deps.table]: { Keys: request, ConsistentRead: true } },
+      }),
+    );
+    out.push(...(res.Responses?.[deps.table] ?? []));
+    request = res.UnprocessedKeys?.[deps.table]?.Keys ?? [];
+    if (request.length > 0) {
+      if (attempt >= deps.maxAttempts)
+        throw new StateConflictError('BatchGetItem kept leaving keys unprocessed');
+      await deps.sleep(Math.min(1000, 20 * 2 ** attempt));
+    }
+  }
+  return out;
+}
+
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
