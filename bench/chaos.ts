@@ -12,14 +12,9 @@ import { startSimulator, type SimulatorFaults } from '../tools/simulator/index.t
 import { createAirflow } from './chaos/airflow.ts';
 import { redeliverOldEvent, withoutEvents } from './chaos/events.ts';
 import { Ledger, type UploadRecord } from './chaos/ledger.ts';
-import {
-  checkOracle,
-  describeReport,
-  newestProblems,
-  readManifests,
-  rejectedValues,
-  type OracleTarget,
-} from './chaos/oracle.ts';
+import { checkOracle, describeReport, type OracleTarget } from './chaos/oracle.ts';
+import { newestProblems, rejectedValues } from './chaos/oracle/newest.ts';
+import { readManifests } from './chaos/oracle/s3-view.ts';
 import { until, waitStarted, WorkerPool, type WorkerProcess } from './chaos/workers.ts';
 
 /**
