@@ -1,13 +1,9 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import {
-  checkOracle,
-  effectiveState,
-  readManifests,
-  type OracleReport,
-  type OracleTarget,
-} from '../../bench/chaos/oracle.ts';
+import { checkOracle, type OracleReport, type OracleTarget } from '../../bench/chaos/oracle.ts';
+import { effectiveState } from '../../bench/chaos/oracle/archive-rule.ts';
+import { readManifests } from '../../bench/chaos/oracle/s3-view.ts';
 import { Ledger } from '../../bench/chaos/ledger.ts';
 import { until, waitStarted, WorkerPool, type WorkerProcess } from '../../bench/chaos/workers.ts';
 import { FAILPOINTS } from '../../src/failpoints.ts';
