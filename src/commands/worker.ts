@@ -24,7 +24,7 @@ export function registerWorker(program: Command): void {
         '  CATALOG_CURRENCY, DEBOUNCE_QUIET_MS, DEBOUNCE_MAX_HOLD_MS, VISIBILITY_TIMEOUT_S, SHUTDOWN_GRACE_MS.',
     )
     .action(async () => {
-      const config = loadConfig();
+      const config = loadConfig(process.env);
       armFailpoints(process.env.CATALOG_SYNC_FAILPOINTS, process.env.NODE_ENV === 'production');
       await runWorker(config);
     });
