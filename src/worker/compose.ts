@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.ts';
 import { destinationFor, type Destination } from '../destination.ts';
 import type { InspectDeps } from '../drift/inspect.ts';
-import type { RepairDeps } from '../drift/repair.ts';
+import type { RepairDeps } from '../drift/repair-deps.ts';
 import { GuardrailHistory } from '../guardrails/history-store.ts';
 import { createWindowGuard, type GuardrailConfig } from '../guardrails/window-check.ts';
 import { readProducts } from '../ingest/csv-reader.ts';
