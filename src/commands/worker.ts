@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { armFailpoints } from '../failpoints.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { buildConfiguredWorker } from '../worker/compose.ts';
+import { buildConfiguredWorker } from '../worker/configured-worker.ts';
 import type { Worker } from '../worker/worker.ts';
 
 /**
