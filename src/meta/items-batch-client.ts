@@ -31,7 +31,6 @@ import type {
   ProductsPage,
 } from './types.ts';
 
-
 /**
  * The Graph API client of the Catalog Batch endpoints (implements CatalogClient of types.ts); this file
  * wires its parts and says which call does what:
