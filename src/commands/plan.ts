@@ -4,12 +4,11 @@ import { CommanderError, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { GUARDRAIL_CONFIG_KEYS } from '../guardrails/window-check.ts';
 import { loadIngestOptions } from '../ingest/options.ts';
-import { silentLogger } from '../logger.ts';
-import { createCatalogClient } from '../meta/items-batch-client.ts';
 import { opsClients } from './aws-clients.ts';
 import { planFile } from '../plan/plan.ts';
 import { EXIT_UNUSABLE, planExitCode, renderPlan } from '../plan/render.ts';
 import { liveState } from '../plan/live-state.ts';
+import { measuringClient, planDestination } from '../plan/measuring-client.ts';
 import { exportSource, liveSource } from '../plan/state-source.ts';
 import { createProgress } from '../progress.ts';
 import { countProgress } from './validate.ts';
@@ -93,20 +92,8 @@ export function registerPlan(program: Command): void {
         'apiVersion',
         ...GUARDRAIL_CONFIG_KEYS,
       ]);
-      // Only the body size matters here: a placeholder token, and the app secret (its proof is in the body).
-      const client = createCatalogClient({
-        graphUrl: 'http://plan.invalid',
-        apiVersion: cfg.apiVersion,
-        catalogId: 'plan',
-        accessToken: 'plan-only-measures-request-bodies',
-        ...(cfg.appSecret ? { appSecret: cfg.appSecret } : {}),
-        hourlyCallBudget: 1,
-        maxRetries: 0,
-        requestTimeoutMs: 1000,
-        maxPayloadBytes: cfg.maxPayloadBytes,
-        batchMaxItems: cfg.batchMaxItems,
-        logger: silentLogger(),
-      });
+      const destination = planDestination(cfg, ingest.currency);
+      const client = measuringClient(destination, cfg);
       let clients: ReturnType<typeof opsClients> | null = null;
       // On a terminal: bytes and lines read, rate and time left on stderr (validate's progress line).
       const progress = createProgress({
@@ -128,7 +115,7 @@ export function registerPlan(program: Command): void {
           open: () =>
             progress.active ? countProgress(createReadStream(file), progress) : createReadStream(file),
           bytes: statSync(file).size,
-          ingest: { ...ingest, versionColumn: cfg.versionColumn },
+          ingest: { ...ingest, currency: destination.currency, versionColumn: cfg.versionColumn },
           client,
           batchMaxItems: cfg.batchMaxItems,
           maxPayloadBytes: cfg.maxPayloadBytes,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { armFailpoints } from '../failpoints.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { buildConfiguredWorker } from '../worker/compose.ts';
+import { buildConfiguredWorker } from '../worker/configured-worker.ts';
 import type { Worker } from '../worker/worker.ts';
 
 /**
@@ -24,7 +24,7 @@ export function registerWorker(program: Command): void {
         '  CATALOG_CURRENCY, DEBOUNCE_QUIET_MS, DEBOUNCE_MAX_HOLD_MS, VISIBILITY_TIMEOUT_S, SHUTDOWN_GRACE_MS.',
     )
     .action(async () => {
-      const config = loadConfig();
+      const config = loadConfig(process.env);
       armFailpoints(process.env.CATALOG_SYNC_FAILPOINTS, process.env.NODE_ENV === 'production');
       await runWorker(config);
     });

@@ -135,3 +135,34 @@ export function readShard(stored: unknown, where: string): ProductStateShard {
 export function emptyShard(): ProductStateShard {
   return { v: STATE_FORMAT, products: {} };
 }
+
+const ENTRY_FIELDS: ReadonlySet<string> = new Set<keyof ProductStateEntry>([
+  'version',
+  'sourceTime',
+  'sourceKey',
+  'sequencer',
+  'etag',
+  'contentHash',
+  'manifestKey',
+  'batchIndex',
+  'decidedAt',
+  'open',
+  'settleUntil',
+  'lastPrice',
+  'lastAvailability',
+]);
+
+/**
+ * Refuses an entry carrying a field format 2 does not have. Entries are assembled with spreads, which the
+ * type checker does not hold to the interface: a stray `u` from format 1 would be stored and the send gate
+ * would never see its `settleUntil`. Failing the write is the safe side.
+ */
+export function assertEntryFields(id: string, entry: ProductStateEntry): void {
+  for (const field of Object.keys(entry)) {
+    if (!ENTRY_FIELDS.has(field)) {
+      throw new StateFormatError(
+        `product state entry for ${id} has a field format 2 does not know: ${field}`,
+      );
+    }
+  }
+}

@@ -7,6 +7,7 @@ import { mapLimit } from '../shared/map-limit.ts';
 import { GraphApiError } from '../meta/graph-error.ts';
 import type { CatalogClient, CatalogItem } from '../meta/types.ts';
 import type { ProductStateStore } from '../state/product-state-store.ts';
+import { decideError } from '../worker/error-policy.ts';
 import { getJson } from '../shared/s3-json.ts';
 import { compareItem, readFieldsFor } from './compare.ts';
 import type { DriftItem } from './report.ts';
@@ -79,9 +80,7 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
     } while (after !== null);
     listing.complete = true;
   } catch (err) {
-    if (signal.aborted || !(err instanceof GraphApiError)) throw err;
-    if (err.kind === 'auth' || err.kind === 'permission') throw err;
-    listing.error = err.message;
+    listing.error = readFailure(err, signal).message;
     deps.logger.warn('drift check: the catalog listing was cut short; nothing is called missing this time', {
       err,
       pages: listing.pages,
@@ -111,10 +110,8 @@ export async function inspectCatalog(deps: InspectDeps, signal: AbortSignal): Pr
         if (found) atMeta.set(id, found);
         lookedUp.add(id);
       } catch (err) {
-        if (signal.aborted || !(err instanceof GraphApiError)) throw err;
-        if (err.kind === 'auth' || err.kind === 'permission') throw err;
         // A refused filter or a throttle: the rest stays unverified until the next check.
-        lookupError = err.message;
+        lookupError = readFailure(err, signal).message;
         deps.logger.warn('drift check: a look-up failed; the products not listed stay unverified', {
           err,
           id,
@@ -253,4 +250,15 @@ async function lastSentItems(
     }
   });
   return out;
+}
+
+/**
+ * A failed read the check carries on past (a throttle, a refused filter: what it could not read stays
+ * unverified), or the failure itself, thrown again: an interruption, refused credentials (the error
+ * policy's halt, acted on by the worker), or anything not from Meta.
+ */
+function readFailure(err: unknown, signal: AbortSignal): GraphApiError {
+  const decision = decideError(err, { aborted: signal.aborted });
+  if (decision.kind === 'aborted' || decision.kind === 'halt' || !(err instanceof GraphApiError)) throw err;
+  return err;
 }

@@ -1,6 +1,6 @@
 import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { CatalogItem } from '../meta/types.ts';
-import type { ChangeFacts, Price } from './rules.ts';
+import type { ChangeFacts, Price } from './guardrail-types.ts';
 
 /**
  * The facts the guardrail rules need about one item, and where the "old" side comes from.

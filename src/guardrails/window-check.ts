@@ -8,7 +8,8 @@ import type { Versioned } from '../shared/s3-json.ts';
 import type { Candidate, WindowSource } from '../worker/window-buffer.ts';
 import { changeFacts } from './facts.ts';
 import type { GuardrailHistory } from './history-store.ts';
-import { evaluateGuardrails, type GuardrailLimits, type GuardrailVerdict } from './rules.ts';
+import type { GuardrailLimits, GuardrailVerdict } from './guardrail-types.ts';
+import { evaluateGuardrails } from './rules.ts';
 
 /**
  * What the flush asks before a window is sent (src/worker/flush.ts): the window's change set, checked

@@ -5,7 +5,7 @@ import {
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
-import type { ProductStateEntry } from '../contract/product-state.ts';
+import { assertEntryFields, type ProductStateEntry } from '../contract/product-state.ts';
 import { sleep } from '../shared/backoff.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { LeaseLostError } from './catalog-lease.ts';
@@ -199,6 +199,7 @@ export class DynamoStateStore implements ProductStateStore {
         }
         const next = mergeEntry(cur?.entry, updates.get(id)!);
         if (next) {
+          assertEntryFields(id, next);
           const written: LoadedItem = {
             entry: next,
             revision: (cur?.revision ?? 0) + 1,

@@ -4,6 +4,7 @@ import { ConditionFailedError, getJson, putJson } from '../shared/s3-json.ts';
 import { shardKey, shardOf, shardOfKey, stateFolder } from '../contract/layout.ts';
 import {
   STATE_FORMAT,
+  assertEntryFields,
   emptyShard,
   readShard,
   type ProductStateEntry,
@@ -185,6 +186,7 @@ export class S3StateStore implements ProductStateStore {
       for (const [id, update] of updates) {
         const next = mergeEntry(products[id], update);
         if (next) {
+          assertEntryFields(id, next);
           products[id] = next;
           changed = true;
         }

@@ -1,21 +1,17 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.ts';
-import { destinationFor, type Destination } from '../destination.ts';
+import { destinationFor } from '../destination.ts';
 import type { InspectDeps } from '../drift/inspect.ts';
-import type { RepairDeps } from '../drift/repair.ts';
+import type { RepairDeps } from '../drift/repair-deps.ts';
 import { GuardrailHistory } from '../guardrails/history-store.ts';
 import { createWindowGuard, type GuardrailConfig } from '../guardrails/window-check.ts';
-import { readProducts } from '../ingest/csv-reader.ts';
 import type { IngestOptions } from '../ingest/types.ts';
-import { registerSecret, type Logger } from '../logger.ts';
-import { CallBudget } from '../meta/call-budget.ts';
-import { createCatalogClient } from '../meta/items-batch-client.ts';
-import { secretsManagerToken } from '../meta/secrets-manager-token.ts';
-import { fixedToken, type TokenSource } from '../meta/token-source.ts';
+import type { Logger } from '../logger.ts';
+import type { CallBudget } from '../meta/call-budget.ts';
 import type { CatalogClient } from '../meta/types.ts';
-import { createMetrics, WORKER_SERVICE, type ServiceMetrics } from '../metrics.ts';
+import type { ServiceMetrics } from '../metrics.ts';
 import { sleep } from '../shared/backoff.ts';
 import { CatalogLease } from '../state/catalog-lease.ts';
 import { createStateStore } from '../state/state-store.ts';
@@ -25,14 +21,16 @@ import { ManifestStore } from './manifest-store.ts';
 import { writeMetaReport, writeRowReport, writeUnknownReport } from './reports.ts';
 import { resendUnknown } from './resend.ts';
 import type { PollDeps } from './status-poller.ts';
-import { Worker, type WorkerSettings } from './worker.ts';
+import type { WorkerSettings } from './worker-parts.ts';
+import { Worker } from './worker.ts';
 
 /**
  * The worker's composition root: every collaborator (state store, lease, manifests, the send paths'
  * shared gate, flush, poll, drift and intake dependencies) is built here from the configuration and the
- * clients handed in, so Worker (worker.ts) receives them ready. `src/commands/worker.ts` builds the AWS
- * and Meta clients from the environment and calls `composeWorker`; tests and the bench call it with theirs.
- * The catalog, currency and token come from the destination seam (src/destination.ts).
+ * clients handed in, so Worker (worker.ts) receives them ready. `catalog-sync worker` builds the AWS and
+ * Meta clients from the configuration (configured-worker.ts) and calls `composeWorker`; tests and the
+ * bench call it with theirs. The catalog, currency and token come from the destination seam
+ * (src/destination.ts).
  */
 
 export type WorkerConfig = Pick<
@@ -248,65 +246,4 @@ export function workerSettings(c: WorkerConfig): WorkerSettings {
     authAlertIntervalMs: c.authAlertIntervalMs,
     authProbeIntervalMs: c.authProbeIntervalMs,
   };
-}
-
-/**
- * The worker of `catalog-sync worker`: its AWS clients, call budget, Meta client and metrics from the
- * configuration (src/commands/worker.ts reads the environment and passes what it decided).
- */
-export async function buildConfiguredWorker(
-  config: Config,
-  logger: Logger,
-  options: { forcePathStyle: boolean },
-): Promise<Worker> {
-  registerSecret(config.accessToken);
-  registerSecret(config.appSecret);
-  const region = config.awsRegion;
-  const destination = destinationFor(config);
-  const s3 = new S3Client({ region, forcePathStyle: options.forcePathStyle });
-  const sqs = new SQSClient({ region });
-  // One budget for the client and the catalog lease: it travels with the lease, so all tasks share one quota.
-  const budget = new CallBudget({
-    hourlyCallBudget: config.hourlyCallBudget,
-    throttleRetryMinMs: config.throttleRetryMinMs,
-    throttleRetryMaxMs: config.throttleRetryMaxMs,
-  });
-  const client = createCatalogClient({
-    budget,
-    graphUrl: config.graphUrl,
-    apiVersion: destination.apiVersion,
-    catalogId: destination.catalogId,
-    tokenSource: await tokenSourceFor({ ...destination, awsRegion: region }, logger),
-    appSecret: config.appSecret,
-    throttleRetryMinMs: config.throttleRetryMinMs,
-    throttleRetryMaxMs: config.throttleRetryMaxMs,
-    hourlyCallBudget: config.hourlyCallBudget,
-    maxRetries: config.maxRetries,
-    requestTimeoutMs: config.requestTimeoutMs,
-    maxPayloadBytes: config.maxPayloadBytes,
-    batchMaxItems: config.batchMaxItems,
-    logger: logger.child({ component: 'graph' }),
-  });
-  const metrics = createMetrics({ namespace: config.metricsNamespace, service: WORKER_SERVICE });
-  return composeWorker({ config, s3, sqs, client, budget, readRows: readProducts, logger, metrics });
-}
-
-/**
- * Where a destination's token comes from: as given, or the Secrets Manager secret, read now (a failure
- * stops the start-up, as a missing variable would) and again by the client's refreshCredentials().
- */
-export async function tokenSourceFor(
-  destination: Pick<Destination, 'token'> & { awsRegion: Config['awsRegion'] },
-  logger: Logger,
-): Promise<TokenSource> {
-  const { token } = destination;
-  if (token.kind === 'secrets-manager') {
-    return secretsManagerToken({
-      secretId: token.secretId,
-      region: destination.awsRegion,
-      logger: logger.child({ component: 'token-source' }),
-    });
-  }
-  if (token.kind === 'none') throw new Error('META_ACCESS_TOKEN or META_ACCESS_TOKEN_SECRET_ID is required');
-  return fixedToken(token.accessToken);
 }

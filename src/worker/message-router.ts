@@ -1,6 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import type { InspectDeps } from '../drift/inspect.ts';
-import type { RepairDeps } from '../drift/repair.ts';
+import type { RepairDeps } from '../drift/repair-deps.ts';
 import type { Logger } from '../logger.ts';
 import { receiveCountOf } from './dead-lettering.ts';
 import { reasonOf } from './error-policy.ts';

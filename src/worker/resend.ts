@@ -153,7 +153,7 @@ async function resendBatch(
         batchIndex: index,
         decidedAt: decidedAt,
         open: true,
-        ...(u ? { u } : {}),
+        ...(u ? { settleUntil: u } : {}),
       },
     });
   }

@@ -1,6 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { InspectDeps } from '../drift/inspect.ts';
-import type { RepairDeps } from '../drift/repair.ts';
+import type { RepairDeps } from '../drift/repair-deps.ts';
 import type { Logger } from '../logger.ts';
 import type { CatalogClient } from '../meta/types.ts';
 import type { ServiceMetrics } from '../metrics.ts';

@@ -7,19 +7,18 @@ import type { FlushReason } from './debounce.ts';
 import type { SubmissionHaltedError } from './errors.ts';
 import { runFlush, type FlushRunnerDeps } from './flush-runner.ts';
 import type { FlushResult } from './flush.ts';
-import { HeldMessages } from './held-messages.ts';
+import type { HeldMessages } from './held-messages.ts';
 import { onHandlerError, routeMessage, type RouterDeps } from './message-router.ts';
-import { OpenWindows, type OpenWindow } from './open-windows.ts';
-import { createQueueConsumer } from './queue-consumer.ts';
-import { ManifestFollowers } from './manifest-followers.ts';
-import { SubmissionHalt } from './submission-halt.ts';
-import { TaskMessages } from './task-messages.ts';
+import type { OpenWindow, OpenWindows } from './open-windows.ts';
+import type { ManifestFollowers } from './manifest-followers.ts';
+import type { SubmissionHalt } from './submission-halt.ts';
+import type { TaskMessages } from './task-messages.ts';
 import type { TaskContext } from './tasks/context.ts';
 import { resumeSubmitted } from './tasks/resume-submitted.ts';
 import type { WorkerEvents } from './worker-events.ts';
 import type { WorkerParts, WorkerSettings } from './worker-parts.ts';
+import { wireWorker } from './worker-wiring.ts';
 
-export type { WorkerConfig, WorkerDeps } from './compose.ts';
 export type { WorkerParts, WorkerSettings } from './worker-parts.ts';
 
 /**
@@ -29,7 +28,7 @@ export type { WorkerParts, WorkerSettings } from './worker-parts.ts';
  * the batches to their final status (status-poller.ts); halts on refused credentials and resumes by itself
  * (submission-halt.ts); stops within the grace period. Flushes run one at a time, so an older window's rows
  * can never overtake a newer window's in this process. Built by compose.ts, which wires the collaborators;
- * emits the typed events of worker-events.ts.
+ * its own parts are wired in worker-wiring.ts; emits the typed events of worker-events.ts.
  */
 
 export class Worker extends EventEmitter<WorkerEvents> {
@@ -58,101 +57,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
   constructor(parts: WorkerParts) {
     super();
     this.#p = parts;
-    const s = (this.#s = parts.settings);
-    const log = (this.#log = parts.logger);
-    const now = parts.now;
-    this.#held = new HeldMessages({
-      sqs: parts.sqs,
-      queueUrl: s.queueUrl,
-      visibilityTimeoutS: s.visibilityTimeoutS,
-      maxHeld: s.maxHeldMessages,
-      logger: log,
-      now,
-      onFull: () => this.#windows.closeAll('backpressure'),
-    });
-    this.#tasks = new TaskMessages({
-      sqs: parts.sqs,
-      held: this.#held,
-      queueUrl: s.queueUrl,
-      dlqUrl: s.dlqUrl,
-      maxReceiveCount: s.maxReceiveCount,
-      logger: log,
-      now,
-    });
-    this.#windows = new OpenWindows({
-      timing: { quietMs: s.quietMs, maxHoldMs: s.maxHoldMs, maxItems: s.windowMaxItems },
-      now,
-      newTask: (name) => this.#tasks.newTask(name),
-      onClose: (open, reason) => this.#enqueueFlush(open, reason),
-    });
-    this.#halt = new SubmissionHalt({
-      client: parts.client,
-      logger: log,
-      metrics: parts.metrics,
-      authAlertIntervalMs: s.authAlertIntervalMs,
-      authProbeIntervalMs: s.authProbeIntervalMs,
-      onAccepted: () => this.#resume(),
+    this.#s = parts.settings;
+    this.#log = parts.logger;
+    const w = wireWorker(parts, {
+      signal: () => this.#workAbort.signal,
+      halted: () => this.halted,
       stopping: () => this.#stopping,
-    });
-    this.#consumer = createQueueConsumer({
-      sqs: parts.sqs,
-      queueUrl: s.queueUrl,
-      visibilityTimeoutS: s.visibilityTimeoutS,
-      sqsWaitTimeS: s.sqsWaitTimeS,
-      logger: log,
+      halt: (err) => this.#haltNow(err),
+      resume: () => this.#resume(),
       handleMessage: (m) => this.#handle(m),
-    });
-    this.#followers = new ManifestFollowers({
-      poll: parts.poll,
-      logger: log,
-      metrics: parts.metrics,
-      signal: () => this.#workAbort.signal,
-      halt: (err) => this.#haltNow(err),
-      finished: (finished) => this.emit('batch_finished', finished),
-      failed: (err) => this.#reportError(err, 'poll'),
-    });
-    this.#ctx = {
-      log,
-      metrics: parts.metrics,
-      signal: () => this.#workAbort.signal,
-      halted: () => this.halted,
-      halt: (err) => this.#haltNow(err),
-      finish: (task, how) => this.#tasks.finish(task, how),
-      follow: (key, manifest, extraRetries) => this.#followers.follow(key, manifest, extraRetries),
+      enqueueFlush: (open, reason) => this.#enqueueFlush(open, reason),
       afterFlushes: (step) => this.#afterFlushes(step),
-    };
-    const p = parts;
-    this.#router = {
-      ctx: this.#ctx,
-      tasks: this.#tasks,
-      held: this.#held,
-      windows: this.#windows,
-      manifests: p.manifests,
-      repair: p.repair,
-      inspect: p.inspect,
-      intake: {
-        intake: p.intake,
-        windows: this.#windows,
-        landing: { bucket: s.landingBucket, prefix: s.landingPrefix },
-        windowMaxItems: s.windowMaxItems,
-        now,
-        metrics: p.metrics,
-        onFileRead: (file) => this.emit('file_read', file),
-      },
-    };
-    this.#flushRunner = {
-      flush: p.flush,
-      tasks: this.#tasks,
-      held: this.#held,
-      logger: log,
-      metrics: p.metrics,
-      now,
-      signal: () => this.#workAbort.signal,
-      halted: () => this.halted,
-      halt: (err) => this.#haltNow(err),
-      park: (o) => this.#park(o),
-      flushed: (o, result) => this.#flushed(o, result),
-    };
+      park: (open) => this.#park(open),
+      flushed: (open, result) => this.#flushed(open, result),
+      reportError: (err, step) => this.#reportError(err, step),
+      fileRead: (file) => this.emit('file_read', file),
+      batchFinished: (finished) => this.emit('batch_finished', finished),
+    });
+    this.#held = w.held;
+    this.#tasks = w.tasks;
+    this.#windows = w.windows;
+    this.#consumer = w.consumer;
+    this.#halt = w.halt;
+    this.#followers = w.followers;
+    this.#ctx = w.ctx;
+    this.#router = w.router;
+    this.#flushRunner = w.flushRunner;
   }
 
   /** A window's work is recorded and its messages deleted: follow its batches, tell subscribers. */

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { changeFacts, parsePrice, withLastValues } from '../../src/guardrails/facts.ts';
+import { median } from '../../src/guardrails/file-size-rule.ts';
 import {
   DEFAULT_LIMITS,
-  evaluateGuardrails,
-  median,
   type ChangeFacts,
   type GuardrailInput,
-} from '../../src/guardrails/rules.ts';
+} from '../../src/guardrails/guardrail-types.ts';
+import { evaluateGuardrails } from '../../src/guardrails/rules.ts';
 
 /** The guardrail rules, pure: each trips exactly past its threshold, says why, and stays quiet below. */
 

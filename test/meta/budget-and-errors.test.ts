@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { CallBudget } from '../../src/meta/call-budget.ts';
 import { classifyGraphError, GraphApiError } from '../../src/meta/graph-error.ts';
-import { parseBatchStatus, parseItemsBatchResponse } from '../../src/meta/items-batch-client.ts';
+import { parseBatchStatus, parseItemsBatchResponse } from '../../src/meta/graph-responses.ts';
 import { formatBucUsage, parseBucUsage, type BucUsage } from '../../src/meta/usage-header.ts';
 
 const HOUR = 3_600_000;

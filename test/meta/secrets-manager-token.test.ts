@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { tokenSourceFor } from '../../src/worker/compose.ts';
+import { tokenSourceFor } from '../../src/destination-token.ts';
 import { redact } from '../../src/logger.ts';
 import { GraphApiError } from '../../src/meta/graph-error.ts';
 import { secretsManagerToken } from '../../src/meta/secrets-manager-token.ts';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { shardKey, shardOf } from '../../src/contract/layout.ts';
 import {
   StateFormatError,
+  assertEntryFields,
   entryFromV1,
   readShard,
   type ProductStateEntry,
@@ -78,6 +79,33 @@ describe('product state formats: format 1 entries', () => {
   });
 });
 
+describe('product state formats: an entry with a format 1 field is refused', () => {
+  // Entries are built with spreads, which tsc does not check against the interface: `...(u ? { u } : {})`
+  // once stored the settle mark under its old name, where the send gate never looks.
+  const entry: ProductStateEntry = {
+    contentHash: 'h',
+    sourceTime: 1,
+    sourceKey: 'landing/a.csv',
+    sequencer: 'Q',
+    manifestKey: 'M',
+    batchIndex: 0,
+    decidedAt: 2,
+    open: true,
+    settleUntil: 3,
+  };
+
+  it('accepts every format 2 field', () => {
+    expect(() =>
+      assertEntryFields('P1', { ...entry, version: 1, etag: 'e', lastPrice: '1 USD' }),
+    ).not.to.throw();
+  });
+
+  it('names the product and the stray field', () => {
+    const stray = { ...entry, ...{ u: 3 } } as ProductStateEntry;
+    expect(() => assertEntryFields('P1', stray)).to.throw(StateFormatError, /P1.*: u$/);
+  });
+});
+
 describe('product state formats: stores on moto', function () {
   this.timeout(60_000);
   let stack: TestStack;
@@ -107,6 +135,38 @@ describe('product state formats: stores on moto', function () {
 
     const stored = (await getJson<Record<string, unknown>>(stack.clients.s3, stack.syncedBucket, key))!.value;
     expect(stored).to.deep.equal({ v: 2, products: { L1: old, [other]: next } });
+  });
+
+  it('both stores refuse to write a decided entry with a format 1 field, and store nothing', async () => {
+    const stray = {
+      contentHash: 'h',
+      sourceTime: 1,
+      sourceKey: 'landing/a.csv',
+      sequencer: 'Q',
+      manifestKey: 'M',
+      batchIndex: 0,
+      decidedAt: 2,
+      open: true,
+      u: 99,
+    } as unknown as ProductStateEntry;
+    const s3Store = new S3StateStore({
+      s3: stack.clients.s3,
+      bucket: stack.syncedBucket,
+      syncedPrefix: 'synced/stray/',
+    });
+    const dynamo = new DynamoStateStore({
+      dynamodb: stack.clients.dynamodb,
+      table: stack.outputs.StateTableArn!,
+      syncedPrefix: 'synced/stray/',
+    });
+    for (const store of [s3Store, dynamo]) {
+      let err: unknown;
+      await store
+        .merge(new Map([['S1', { kind: 'decided', entry: stray }]]))
+        .catch((e: unknown) => (err = e));
+      expect(err, store.constructor.name).to.be.instanceOf(StateFormatError);
+      expect((await store.read(['S1'])).get('S1'), store.constructor.name).to.equal(undefined);
+    }
   });
 
   it('DynamoDB: a format 1 item loads with its counter and fence, and a write over it stores format 2', async () => {

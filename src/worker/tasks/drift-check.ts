@@ -1,5 +1,6 @@
 import { inspectCatalog, type InspectDeps } from '../../drift/inspect.ts';
-import { repairAndReport, type RepairDeps } from '../../drift/repair.ts';
+import type { RepairDeps } from '../../drift/repair-deps.ts';
+import { repairAndReport } from '../../drift/repair.ts';
 import { asHalted, decideError } from '../error-policy.ts';
 import type { TaskContext } from './context.ts';
 

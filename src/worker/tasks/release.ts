@@ -1,5 +1,5 @@
 import { releaseHeld } from '../../guardrails/release.ts';
-import type { RepairDeps } from '../../drift/repair.ts';
+import type { RepairDeps } from '../../drift/repair-deps.ts';
 import { asHalted, decideError } from '../error-policy.ts';
 import type { TaskContext } from './context.ts';
 
