@@ -51,6 +51,18 @@ class Run:
     anchor: datetime
 
 
+def _may_act(counts: dict, marker, anchor, resend_after, done: int, cap: int) -> bool:
+    """Whether a message may go now: not sent within ``resend_after`` (its marker), and this run's cap
+    not reached; counts why not."""
+    if not may_send(marker.anchor if marker else None, anchor, resend_after):
+        counts["recentlySent"] += 1
+        return False
+    if done >= cap:
+        counts["deferred"] += 1
+        return False
+    return True
+
+
 def open_run(
     anchor: datetime,
     get_variable: Callable[[str, str], Any],
@@ -129,11 +141,7 @@ def stragglers(run: Run) -> dict[str, Any]:
             keep.add(marker_key)
         if verdict not in ("no-manifest", "never-submitted"):
             continue
-        if not may_send(marker.anchor if marker else None, anchor, s.straggler_grace):
-            counts["recentlySent"] += 1
-            continue
-        if len(sent) >= s.max_actions_per_task:
-            counts["deferred"] += 1
+        if not _may_act(counts, marker, anchor, s.straggler_grace, len(sent), s.max_actions_per_task):
             continue
         message = straggler_message(file.bucket, file.key, file.etag, verdict, storage.clock())
         message_id = storage.send(message)
@@ -175,11 +183,7 @@ def stuck(run: Run) -> dict[str, Any]:
         if verdict == "unknown-fate":
             unknown_keys.append(manifest.key)
             log.warning("manifest %s is finished with items of unknown fate: re-check", manifest.key)
-        if not may_send(marker.anchor if marker else None, anchor, s.stuck_after):
-            counts["recentlySent"] += 1
-            continue
-        if len(sent) >= s.max_actions_per_task:
-            counts["deferred"] += 1
+        if not _may_act(counts, marker, anchor, s.stuck_after, len(sent), s.max_actions_per_task):
             continue
         message = recheck_message(manifest.key, storage.clock())
         message_id = storage.send(message)

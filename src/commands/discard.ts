@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.ts';
 import { discardHeld, loadHeld } from '../guardrails/held-ops.ts';
 import { whoAmI } from './operator-name.ts';
-import { opsClients } from './aws-clients.ts';
+import { heldStore } from './held-store.ts';
 import { recentHours } from '../shared/hours.ts';
 import { hoursOption } from './release.ts';
 
@@ -48,14 +47,7 @@ Reads SYNCED_BUCKET (SYNCED_PREFIX).`,
           return;
         }
         const env = process.env;
-        const cfg = loadConfig(env, ['awsRegion', 'syncedBucket', 'syncedPrefix', 'errorsPrefix']);
-        const { s3, sqs } = opsClients(cfg.awsRegion, env);
-        const store = {
-          s3,
-          bucket: cfg.syncedBucket,
-          syncedPrefix: cfg.syncedPrefix,
-          errorsPrefix: cfg.errorsPrefix,
-        };
+        const { s3, sqs, store } = heldStore(env);
         try {
           const held = await loadHeld(store, manifest, recentHours(new Date(), flags.hours), 'discard');
           const m = held.manifest.value;
@@ -84,7 +76,7 @@ Reads SYNCED_BUCKET (SYNCED_PREFIX).`,
             );
             return;
           }
-          const done = await discardHeld(s3, cfg.syncedBucket, held, by, summary.reason, Date.now());
+          const done = await discardHeld(s3, store.bucket, held, by, summary.reason, Date.now());
           process.stdout.write(
             flags.json
               ? `${JSON.stringify({ dryRun: false, ...summary, discarded: done.value.discarded }, null, 2)}\n`

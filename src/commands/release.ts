@@ -1,8 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadConfig } from '../config.ts';
 import { loadHeld, planRelease, requestRelease, type ReleasePlan } from '../guardrails/held-ops.ts';
 import { whoAmI } from './operator-name.ts';
-import { opsClients } from './aws-clients.ts';
+import { heldStore } from './held-store.ts';
 import { positiveInt, resolveQueueUrl } from '../ops/cli-args.ts';
 import { liveState } from '../plan/live-state.ts';
 import { recentHours } from '../shared/hours.ts';
@@ -80,15 +79,8 @@ Reads SYNCED_BUCKET (SYNCED_PREFIX) and QUEUE_URL.`,
         flags: { dryRun?: boolean; by?: string; json?: boolean; queueUrl?: string; hours: number },
       ) => {
         const env = process.env;
-        const cfg = loadConfig(env, ['awsRegion', 'syncedBucket', 'syncedPrefix', 'errorsPrefix']);
         const queueUrl = flags.dryRun ? '' : resolveQueueUrl('queueUrl', flags.queueUrl, env);
-        const { s3, sqs } = opsClients(cfg.awsRegion, env);
-        const store = {
-          s3,
-          bucket: cfg.syncedBucket,
-          syncedPrefix: cfg.syncedPrefix,
-          errorsPrefix: cfg.errorsPrefix,
-        };
+        const { s3, sqs, store } = heldStore(env);
         try {
           const held = await loadHeld(store, manifest, recentHours(new Date(), flags.hours), 'release');
           const plan = await planRelease(liveState(env, s3), held, Date.now());

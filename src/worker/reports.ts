@@ -49,10 +49,7 @@ export async function writeMetaReport(
 ): Promise<string> {
   const key = metaReportKey(loc.errorsPrefix, manifest);
   await putJson(loc.s3, loc.bucket, key, {
-    schemaVersion: 1,
-    kind: 'meta',
-    manifestId: manifest.manifestId,
-    createdAt: new Date(now).toISOString(),
+    ...reportHead('meta', manifest, now),
     rejected,
   } satisfies MetaReport);
   return key;
@@ -67,11 +64,16 @@ export async function writeUnknownReport(
 ): Promise<string> {
   const key = unknownReportKey(loc.errorsPrefix, manifest);
   await putJson(loc.s3, loc.bucket, key, {
-    schemaVersion: 1,
-    kind: 'unknown',
-    manifestId: manifest.manifestId,
-    createdAt: new Date(now).toISOString(),
+    ...reportHead('unknown', manifest, now),
     items,
   } satisfies UnknownReport);
   return key;
+}
+
+function reportHead<K extends 'meta' | 'unknown'>(
+  kind: K,
+  manifest: Pick<Manifest, 'manifestId'>,
+  now: number,
+): { schemaVersion: 1; kind: K; manifestId: string; createdAt: string } {
+  return { schemaVersion: 1, kind, manifestId: manifest.manifestId, createdAt: new Date(now).toISOString() };
 }
