@@ -153,18 +153,45 @@ export interface BatchPayload {
   manifestId: string;
   batchIndex: number;
   requests: { method: 'UPDATE'; data: Record<string, unknown> }[];
+  /** Where each item came from: file key and line, and the row's version when one is configured. */
+  origins: BatchOrigin[];
+}
+
+export interface BatchOrigin {
+  id: string;
+  /** Landing key of the file the row came from (a drift repair: the key of the item's last send). */
+  key: string;
+  line: number;
+  /** The row's version column value (VERSION_COLUMN); absent when none is configured. */
+  version?: number | null;
   /**
-   * Where each item came from; `v` is the row's version column value (absent in older payloads). `t` and
-   * `q` are the exact source time and sequencer when the manifest's sources cannot say them (a drift repair
-   * sends items of many files and uploads); absent otherwise.
+   * The exact source stamp, when the manifest's sources cannot say it (a drift repair sends items of many
+   * files and uploads); absent otherwise.
    */
-  origins: {
-    id: string;
-    key: string;
-    line: number;
-    v?: number | null;
-    t?: number;
-    q?: string | null;
-    e?: string | null;
-  }[];
+  sourceTime?: number;
+  sequencer?: string | null;
+  etag?: string | null;
+}
+
+/**
+ * A stored batch payload in today's form. Payloads written before the origins' fields were named carry
+ * `v`, `t`, `q` and `e`; they are read into the named fields here, so a held window or a batch of unknown
+ * fate from before still resends with the stamp it was sent with.
+ */
+export function readBatchPayload(stored: unknown, where: string): BatchPayload {
+  if (typeof stored !== 'object' || stored === null || !Array.isArray((stored as BatchPayload).requests)) {
+    throw new Error(`batch payload ${where} is not a payload (no requests)`);
+  }
+  const p = stored as Omit<BatchPayload, 'origins'> & { origins?: Record<string, unknown>[] };
+  const origins = (p.origins ?? []).map((o) => {
+    const { v, t, q, e, ...named } = o;
+    return {
+      ...named,
+      ...(v === undefined ? {} : { version: v }),
+      ...(t === undefined ? {} : { sourceTime: t }),
+      ...(q === undefined ? {} : { sequencer: q }),
+      ...(e === undefined ? {} : { etag: e }),
+    } as unknown as BatchOrigin;
+  });
+  return { ...p, origins };
 }

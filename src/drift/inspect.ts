@@ -1,5 +1,5 @@
 import { payloadKey } from '../contract/layout.ts';
-import type { BatchPayload } from '../contract/manifest.ts';
+import { readBatchPayload, type BatchPayload } from '../contract/manifest.ts';
 import type { ProductStateEntry } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../logger.ts';
@@ -235,7 +235,8 @@ async function lastSentItems(
   await mapLimit([...byPayload], 8, async ([key, ids]) => {
     let payload: BatchPayload | undefined;
     try {
-      payload = (await getJson<BatchPayload>(deps.s3, deps.bucket, key))?.value;
+      const stored = (await getJson<unknown>(deps.s3, deps.bucket, key))?.value;
+      payload = stored === undefined ? undefined : readBatchPayload(stored, key);
     } catch (err) {
       deps.logger.warn('drift check: a batch payload could not be read; its items are unverified', {
         key,

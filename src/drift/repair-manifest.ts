@@ -86,10 +86,10 @@ export function repairPayload(
       id: c.item.id,
       key: c.stamp.sourceKey,
       line: 0,
-      t: c.stamp.sourceTime,
-      q: c.stamp.sequencer,
-      e: c.stamp.etag ?? null,
-      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { v: c.stamp.version } : {}),
+      sourceTime: c.stamp.sourceTime,
+      sequencer: c.stamp.sequencer,
+      etag: c.stamp.etag ?? null,
+      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { version: c.stamp.version } : {}),
     })),
   };
 }

@@ -1,5 +1,5 @@
 import { payloadKey, shardOf } from '../contract/layout.ts';
-import type { BatchPayload } from '../contract/manifest.ts';
+import { readBatchPayload } from '../contract/manifest.ts';
 import type { ProductStateEntry, ProductStateShard } from '../contract/product-state.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -89,7 +89,8 @@ export async function lastSentFromPayloads(
   }
   const out = new Map<string, CatalogItem>();
   await mapLimit([...byPayload], 8, async ([key, ids]) => {
-    const payload = (await getJson<BatchPayload>(loc.s3, loc.bucket, key))?.value;
+    const stored = (await getJson<unknown>(loc.s3, loc.bucket, key))?.value;
+    const payload = stored === undefined ? undefined : readBatchPayload(stored, key);
     for (const r of payload?.requests ?? []) {
       const data = r.data as CatalogItem;
       if (ids.has(data.id)) out.set(data.id, data);

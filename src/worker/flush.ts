@@ -323,7 +323,7 @@ async function writePayload(
       id: c.item.id,
       key: buffer.sources[c.source]!.key,
       line: c.line,
-      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { v: c.stamp.version } : {}),
+      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { version: c.stamp.version } : {}),
     })),
   });
 }

@@ -1,4 +1,4 @@
-import type { BatchPayload, Manifest } from '../contract/manifest.ts';
+import { readBatchPayload, type BatchPayload, type Manifest } from '../contract/manifest.ts';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { manifestErrors } from './json-schemas.ts';
 import { ConditionFailedError, getJson, putJson, type Versioned } from '../shared/s3-json.ts';
@@ -73,9 +73,9 @@ export class ManifestStore {
   }
 
   async readPayload(key: string): Promise<BatchPayload> {
-    const got = await getJson<BatchPayload>(this.#s3, this.#bucket, key);
+    const got = await getJson<unknown>(this.#s3, this.#bucket, key);
     if (!got) throw new Error(`batch payload ${key} is missing`);
-    return got.value;
+    return readBatchPayload(got.value, key);
   }
 
   /** Keys of the manifests under a folder (one window). */

@@ -196,13 +196,14 @@ async function resendBatch(
  */
 export function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): SourceStamp {
   // A drift repair records each item's exact stamp: its items come from many files and uploads.
-  if (typeof origin.t === 'number') {
-    const version = origin.v === undefined || origin.v === null ? {} : { version: origin.v };
+  if (typeof origin.sourceTime === 'number') {
+    const version =
+      origin.version === undefined || origin.version === null ? {} : { version: origin.version };
     return {
-      sourceTime: origin.t,
+      sourceTime: origin.sourceTime,
       sourceKey: origin.key,
-      sequencer: origin.q ?? null,
-      etag: origin.e ?? null,
+      sequencer: origin.sequencer ?? null,
+      etag: origin.etag ?? null,
       ...version,
     };
   }
@@ -217,5 +218,7 @@ export function stampOf(m: Manifest, origin: BatchPayload['origins'][number]): S
         etag: src.etag,
       })
     : { sourceTime: 0, sourceKey: origin.key, sequencer: null };
-  return origin.v === undefined || origin.v === null ? stamp : { ...stamp, version: origin.v };
+  return origin.version === undefined || origin.version === null
+    ? stamp
+    : { ...stamp, version: origin.version };
 }
