@@ -1,6 +1,8 @@
 import {
   BatchGetItemCommand,
+  ScanCommand,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type TransactWriteItem,
@@ -82,4 +84,54 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** Every item whose key starts with `prefix`: a consistent Scan of the whole table, filtered, page by page. */
+export async function* scanProducts(
+  db: DynamoDBClient,
+  table: string,
+  prefix: string,
+): AsyncIterable<[string, Record<string, AttributeValue>]> {
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const res = await db.send(
+      new ScanCommand({
+        TableName: table,
+        ConsistentRead: true,
+        FilterExpression: 'begins_with(pk, :p)',
+        ExpressionAttributeValues: { ':p': { S: prefix } },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of res.Items ?? []) yield [(item.pk?.S ?? '').slice(prefix.length), item];
+    start = res.LastEvaluatedKey;
+  } while (start);
+}
+
+/**
+ * Raises the scope item's catalog-wide fence to `fence`; false when it is higher already (a later lease
+ * holder wrote). `f` is the attribute's name in format 1 scope items: it is checked too, and removed.
+ */
+export async function raiseFence(
+  db: DynamoDBClient,
+  table: string,
+  key: string,
+  fence: number,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: key } },
+        UpdateExpression: 'SET fence = :t REMOVE f',
+        ConditionExpression:
+          '(attribute_not_exists(fence) OR fence <= :t) AND (attribute_not_exists(f) OR f <= :t)',
+        ExpressionAttributeValues: { ':t': { N: String(fence) } },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    return false;
+  }
 }

@@ -1,10 +1,4 @@
-import {
-  ScanCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { assertEntryFields, type ProductStateEntry } from '../contract/product-state.ts';
 import { sleep } from '../shared/backoff.ts';
 import { mapLimit } from '../shared/map-limit.ts';
@@ -22,6 +16,8 @@ import {
   TRANSACT_WRITE_MAX,
   batchGet,
   chunk,
+  raiseFence,
+  scanProducts,
   transact,
   type DynamoRequestDeps,
 } from './dynamo-requests.ts';
@@ -246,26 +242,11 @@ export class DynamoStateStore implements ProductStateStore {
 
   /** Every product of this scope (a Scan of the whole table, filtered), then those only the S3 shards hold. */
   async *entries(): AsyncIterable<[string, ProductStateEntry]> {
-    const prefix = productKeyPrefix(this.#prefix);
     const seen = new Set<string>();
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const res = await this.#db.send(
-        new ScanCommand({
-          TableName: this.#table,
-          ConsistentRead: true,
-          FilterExpression: 'begins_with(pk, :p)',
-          ExpressionAttributeValues: { ':p': { S: prefix } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of res.Items ?? []) {
-        const id = (item.pk?.S ?? '').slice(prefix.length);
-        seen.add(id);
-        yield [id, loadedOf(item).entry];
-      }
-      start = res.LastEvaluatedKey;
-    } while (start);
+    for await (const [id, item] of scanProducts(this.#db, this.#table, productKeyPrefix(this.#prefix))) {
+      seen.add(id);
+      yield [id, loadedOf(item).entry];
+    }
     if (this.#migration && !(await this.#migration.knownMigrated(undefined))) {
       for await (const [id, entry] of this.#migration.legacy.entries()) if (!seen.has(id)) yield [id, entry];
     }
@@ -301,20 +282,7 @@ export class DynamoStateStore implements ProductStateStore {
   }
 
   async #raiseScopeFence(fence: number): Promise<void> {
-    try {
-      await this.#db.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: { pk: { S: this.scopeKey } },
-          // `f` is the attribute's name in format 1 scope items: it is checked too, and removed.
-          UpdateExpression: 'SET fence = :t REMOVE f',
-          ConditionExpression:
-            '(attribute_not_exists(fence) OR fence <= :t) AND (attribute_not_exists(f) OR f <= :t)',
-          ExpressionAttributeValues: { ':t': { N: String(fence) } },
-        }),
-      );
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!(await raiseFence(this.#db, this.#table, this.scopeKey, fence))) {
       throw new LeaseLostError(
         `product state ${this.#prefix} (table ${this.#table}) was written under a higher lease token; ours is ${fence}`,
       );
