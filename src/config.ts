@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { CONTRACT_FIELDS, normaliseColumnName } from './ingest/header.ts';
 import { tokenFormatProblem } from './meta/token-format.ts';
 
@@ -295,6 +296,12 @@ export const VARS = {
     default: '500000',
     doc: 'most distinct products one file may bring; a larger file is refused (retried, then dead-lettered with the reason) instead of the worker running out of memory. The worker peaks at about 0.5 GB + 1.7 KB a product (bench/results/latest.md): 500000 fits the default 2 GiB task',
     parse: int(1, 100_000_000),
+  },
+  spoolDir: {
+    env: 'SPOOL_DIR',
+    default: '',
+    doc: 'local directory for the mapped items of the files in open windows (one append-only file per landing file, removed once its window is flushed; the worker keeps only an index in memory); empty = the system temporary directory',
+    parse: (raw: string) => (raw.trim() === '' ? os.tmpdir() : raw.trim()),
   },
   maxHeldMessages: {
     env: 'MAX_HELD_MESSAGES',

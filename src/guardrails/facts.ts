@@ -1,4 +1,3 @@
-import type { CatalogItem } from '../meta/types.ts';
 import type { ProductStateEntry } from '../state/product-state.ts';
 import type { ChangeFacts, Price } from './rules.ts';
 
@@ -23,8 +22,15 @@ export interface LastValues {
   a?: string;
 }
 
+/** The two values of an item the rules judge: a CatalogItem, or a window's index entry of one. */
+export interface JudgedValues {
+  id: string;
+  price?: unknown;
+  availability?: unknown;
+}
+
 /** `entry` with the last values of `item` (what is about to be sent). */
-export function withLastValues(entry: ProductStateEntry, item: CatalogItem): ProductStateEntry {
+export function withLastValues(entry: ProductStateEntry, item: JudgedValues): ProductStateEntry {
   const values: LastValues = {};
   if (typeof item.price === 'string') values.p = item.price;
   if (typeof item.availability === 'string') values.a = item.availability;
@@ -50,7 +56,7 @@ export function parsePrice(value: unknown): Price | null {
 
 export function changeFacts(
   id: string,
-  item: CatalogItem,
+  item: JudgedValues,
   entry: ProductStateEntry | undefined,
 ): ChangeFacts {
   const last = lastValuesOf(entry);

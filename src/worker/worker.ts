@@ -6,6 +6,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import path from 'node:path';
 import { Consumer } from 'sqs-consumer';
 import type { Config } from '../config.ts';
 import type { DeadLetterKind } from '../dead-letter.ts';
@@ -24,6 +25,7 @@ import type { FlushReason } from './debounce.ts';
 import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
 import { readLandingFile, type IntakeDeps, type RowReader } from './file-intake.ts';
 import { flushWindow, type FlushDeps } from './flush.ts';
+import { removeStaleSpools } from './spool.ts';
 import { HeldMessages } from './held-messages.ts';
 import { manifestFolder, type Manifest } from './manifest.ts';
 import { ManifestStore } from './manifest-store.ts';
@@ -70,6 +72,7 @@ export type WorkerConfig = Pick<
   | 'maxHoldMs'
   | 'windowMaxItems'
   | 'maxFileProducts'
+  | 'spoolDir'
   | 'maxHeldMessages'
   | 'visibilityTimeoutS'
   | 'shutdownGraceMs'
@@ -112,6 +115,11 @@ export interface WorkerDeps {
 }
 
 const FLUSH_ATTEMPTS = 3;
+
+/** Spool files live in a folder of their own, so the start-up clean-up only looks at ours. */
+export function spoolDirOf(c: Pick<WorkerConfig, 'spoolDir'>): string {
+  return path.join(c.spoolDir, 'catalog-sync-spool');
+}
 
 export class Worker {
   readonly #d: WorkerDeps;
@@ -183,6 +191,7 @@ export class Worker {
       ingest,
       writeReport: (r) => writeRowReport(reports, r, this.#now()),
       maxFileProducts: c.maxFileProducts,
+      spoolDir: spoolDirOf(c),
     };
     const state = createStateStore(c, { s3: deps.s3, dynamodb: deps.dynamodb });
     const lease = new CatalogLease({
@@ -242,6 +251,8 @@ export class Worker {
       batchMaxItems: c.batchMaxItems,
       maxPayloadBytes: c.maxPayloadBytes,
       abandonAfterMs: c.visibilityTimeoutS * 1000,
+      // DynamoDB reads per key, so the flush walks the window a batch at a time; S3 shards are read whole.
+      stateSlice: c.stateStore === 'dynamodb' ? c.batchMaxItems : undefined,
       retry: { initialMs: Math.min(1000, c.flushRetryMaxMs), maxMs: c.flushRetryMaxMs },
     };
     this.#pollDeps = {
@@ -314,6 +325,9 @@ export class Worker {
   }
 
   start(): void {
+    const stale = removeStaleSpools(this.#intake.spoolDir);
+    if (stale.length > 0)
+      this.#log.info('removed the spool files of an earlier process', { files: stale.length });
     this.#held.start();
     this.#consumer.start();
     this.#log.info('worker started', { stage: 'started', queueUrl: this.#c.queueUrl });
@@ -539,7 +553,12 @@ export class Worker {
       products: open.buffer.size,
       files: open.buffer.sources.length,
     });
-    this.#flushChain = this.#flushChain.then(() => this.#runFlush(open));
+    // Its spool files go once the flush is done with the window, unless it is parked to be flushed again.
+    this.#flushChain = this.#flushChain
+      .then(() => this.#runFlush(open))
+      .finally(() => {
+        if (!this.#parked.includes(open)) open.buffer.dispose();
+      });
   }
 
   async #runFlush(open: OpenWindow): Promise<void> {

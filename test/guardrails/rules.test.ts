@@ -1,3 +1,4 @@
+import type { CatalogItem } from '../../src/meta/types.ts';
 import { expect } from 'chai';
 import { changeFacts, parsePrice, withLastValues } from '../../src/guardrails/facts.ts';
 import {
@@ -185,12 +186,8 @@ describe('guardrails: facts from the product state', () => {
   const entry = { h: 'abc', t: 1, s: 'landing/a.csv', q: null, m: 'k', b: 0, at: 1 };
 
   it('a send decision keeps the price and availability sent, and they read back as the old side', () => {
-    const decided = withLastValues(entry, {
-      id: 'P1',
-      price: '9.99 USD',
-      availability: 'in stock',
-      title: 'T',
-    });
+    const sent: CatalogItem = { id: 'P1', price: '9.99 USD', availability: 'in stock', title: 'T' };
+    const decided = withLastValues(entry, sent);
     expect(decided).to.deep.include({ p: '9.99 USD', a: 'in stock' });
     const facts = changeFacts('P1', { id: 'P1', price: '0.01 USD', availability: 'out of stock' }, decided);
     expect(facts).to.deep.equal({
