@@ -72,6 +72,25 @@ export function emptyCounts(): RowCounts {
 
 const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/**
+ * A copy of `s` that does not point into a larger string. V8 makes a substring of 13 characters or more
+ * a view of its parent: a hash cut from its hex digest keeps all 64 characters alive, an id cut from a
+ * CSV line keeps the line. An entry lives as long as its window, so it keeps flat copies.
+ */
+function flat(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/** Availability takes a handful of values: one string each, not one per product. */
+const availabilities = new Map<string, string>();
+function interned(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  const known = availabilities.get(v);
+  if (known !== undefined) return known;
+  if (availabilities.size < 64) availabilities.set(v, v);
+  return v;
+}
+
 /** Indexes one file's accepted rows while appending their items to its spool. */
 export class FileIndexBuilder {
   readonly entries = new Map<string, IndexEntry>();
@@ -96,9 +115,10 @@ export class FileIndexBuilder {
     if (earlier && version !== null && (earlier.stamp.v ?? null) !== null && earlier.stamp.v! > version)
       return;
     const ref = this.#spool.append(JSON.stringify(item));
-    this.entries.set(item.id, {
-      id: item.id,
-      hash: contentHash(item),
+    const id = earlier?.id ?? flat(item.id);
+    this.entries.set(id, {
+      id,
+      hash: flat(contentHash(item)),
       stamp: version === null ? this.#stamp : { ...this.#stamp, v: version },
       line,
       at: ref.at,
@@ -106,7 +126,7 @@ export class FileIndexBuilder {
       source: -1,
       n: -1,
       price: stringOrNull(item.price),
-      availability: stringOrNull(item.availability),
+      availability: interned(item.availability),
     });
   }
 
