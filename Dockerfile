@@ -23,7 +23,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--disable-warning=ExperimentalWarning
+    NODE_OPTIONS="--disable-warning=ExperimentalWarning --max-semi-space-size=8"
 WORKDIR /app
 # Only what the worker and the CLI load at run time: the production dependencies, package.json ("type":
 # "module"), the JSON schemas the sources import, and the runtime sources. The development tools (tools/: the

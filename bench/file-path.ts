@@ -3,15 +3,23 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { readProducts } from '../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../src/meta/items-batch-client.ts';
-import type { CatalogItem } from '../src/meta/types.ts';
+import os from 'node:os';
 import { silentLogger } from '../src/logger.ts';
-import { planChunks, updateRecordBytes } from '../src/worker/chunking.ts';
-import { emptyCounts, FileRowCollector, WindowBuffer } from '../src/worker/window-buffer.ts';
+import { planEntryChunks } from '../src/worker/flush-plan.ts';
+import { Spool } from '../src/worker/spool.ts';
+import {
+  emptyCounts,
+  FileIndexBuilder,
+  sourceStamp,
+  WindowBuffer,
+  type WindowSource,
+} from '../src/worker/window-buffer.ts';
 
 /**
  * One measurement in its own process, so peak RSS belongs to it alone:
  *   node bench/file-path.ts raw <file>        fast-csv parse only (the baseline)
- *   node bench/file-path.ts pipeline <file>   parse → validate → map → dedupe → request payloads
+ *   node bench/file-path.ts pipeline <file>   parse → validate → map → hash → spool + index → request
+ *                                             payloads read back from the spool a chunk at a time
  * Prints one JSON line: { mode, rows, seconds, rowsPerSecond, peakRssMb, ... }.
  */
 
@@ -34,28 +42,28 @@ async function pipeline(file: string): Promise<Record<string, number>> {
     titleMaxLength: 150,
     descriptionMaxLength: 5000,
   };
-  const collector = new FileRowCollector();
+  const size = (await stat(file)).size;
+  const source: WindowSource = {
+    bucket: 'bench',
+    key: 'landing/bench.csv',
+    etag: 'e',
+    versionId: null,
+    sequencer: null,
+    eventTime: Date.now(),
+    size,
+    fileError: null,
+    errorReportKey: null,
+    rows: emptyCounts(),
+  };
+  const spool = Spool.create(os.tmpdir());
+  const collector = new FileIndexBuilder(spool, sourceStamp(source));
   for await (const ev of readProducts(createReadStream(file), options)) {
     if (ev.kind === 'row') collector.accept(ev.item, ev.line);
     else collector.reject();
   }
   const window = new WindowBuffer('2026-11-25T17:00:00Z');
-  const size = (await stat(file)).size;
-  window.addFile({
-    source: {
-      bucket: 'bench',
-      key: 'landing/bench.csv',
-      etag: 'e',
-      versionId: null,
-      sequencer: null,
-      eventTime: Date.now(),
-      size,
-      fileError: null,
-      errorReportKey: null,
-      rows: { ...emptyCounts(), ...collector.counts },
-    },
-    rows: collector.rows,
-  });
+  source.rows = collector.counts;
+  window.addFile({ source, spool, entries: collector.entries });
   // The request bodies exactly as the client would send them (it measures with the same function).
   const client = createCatalogClient({
     graphUrl: 'http://127.0.0.1:9',
@@ -69,19 +77,14 @@ async function pipeline(file: string): Promise<Record<string, number>> {
     batchMaxItems: 5000,
     logger: silentLogger(),
   });
-  const items: CatalogItem[] = [...window.candidates.values()].map((c) => c.item);
-  const chunks = planChunks(
-    items,
-    { maxItems: 5000, maxBytes: 28_000_000 },
-    (xs) => client.payloadBytes(xs),
-    updateRecordBytes,
+  const chunks = planEntryChunks(
+    [...window.candidates.values()],
+    { batchMaxItems: 5000, maxPayloadBytes: 28_000_000 },
+    client.payloadBytes([]),
   );
   let payloadBytes = 0;
-  for (const chunk of chunks) {
-    payloadBytes += Buffer.byteLength(
-      JSON.stringify({ requests: chunk.map((data) => ({ method: 'UPDATE', data })) }),
-    );
-  }
+  for (const chunk of chunks) payloadBytes += client.payloadBytes(window.items(chunk));
+  window.dispose();
   return {
     rows: collector.counts.total,
     accepted: collector.counts.valid,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import {
   accessToken,
   apiVersion,
@@ -176,9 +177,15 @@ export const VARS = {
   },
   maxFileProducts: {
     env: 'FILE_MAX_PRODUCTS',
-    default: '500000',
-    doc: 'most distinct products one file may bring; a larger file is refused (retried, then dead-lettered with the reason) instead of the worker running out of memory. The worker peaks at about 0.5 GB + 1.7 KB a product (bench/results/latest.md): 500000 fits the default 2 GiB task',
+    default: '750000',
+    doc: 'most distinct products one file may bring; a larger file is refused (retried, then dead-lettered with the reason) instead of the worker running out of memory. With the items spooled to disk (SPOOL_DIR) the worker peaks at about 0.28 GB + 1.2 KB a product (bench/results/notes.md; the index itself is ~0.3 KB a product, the rest is garbage V8 collects late): 750000 (~1.2 GB) fits the default 2 GiB task with ~40% headroom',
     parse: int(1, 100_000_000),
+  },
+  spoolDir: {
+    env: 'SPOOL_DIR',
+    default: '',
+    doc: 'local directory for the mapped items of the files in open windows (one append-only file per landing file, removed once its window is flushed; the worker keeps only an index in memory); empty = the system temporary directory',
+    parse: (raw: string) => (raw.trim() === '' ? os.tmpdir() : raw.trim()),
   },
   maxHeldMessages: {
     env: 'MAX_HELD_MESSAGES',

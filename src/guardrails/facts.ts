@@ -1,5 +1,4 @@
 import type { ProductStateEntry } from '../contract/product-state.ts';
-import type { CatalogItem } from '../meta/types.ts';
 import type { ChangeFacts, Price } from './guardrail-types.ts';
 
 /**
@@ -18,8 +17,15 @@ import type { ChangeFacts, Price } from './guardrail-types.ts';
 /** The two fields kept in a state entry for the guardrails. */
 export type LastValues = Pick<ProductStateEntry, 'lastPrice' | 'lastAvailability'>;
 
+/** The two values of an item the rules judge: a CatalogItem, or a window's index entry of one. */
+export interface JudgedValues {
+  id: string;
+  price?: unknown;
+  availability?: unknown;
+}
+
 /** `entry` with the last values of `item` (what is about to be sent). */
-export function withLastValues(entry: ProductStateEntry, item: CatalogItem): ProductStateEntry {
+export function withLastValues(entry: ProductStateEntry, item: JudgedValues): ProductStateEntry {
   const values: LastValues = {};
   if (typeof item.price === 'string') values.lastPrice = item.price;
   if (typeof item.availability === 'string') values.lastAvailability = item.availability;
@@ -43,7 +49,7 @@ export function parsePrice(value: unknown): Price | null {
 
 export function changeFacts(
   id: string,
-  item: CatalogItem,
+  item: JudgedValues,
   entry: ProductStateEntry | undefined,
 ): ChangeFacts {
   const last = lastValuesOf(entry);

@@ -5,8 +5,8 @@ import type { StateSnapshot } from '../state/product-state-store.ts';
 import { covers } from '../worker/manifest.ts';
 import type { ManifestStore } from '../worker/manifest-store.ts';
 import type { Versioned } from '../shared/s3-json.ts';
-import type { Candidate, WindowSource } from '../worker/window-buffer.ts';
-import { changeFacts } from './facts.ts';
+import type { WindowSource } from '../worker/window-buffer.ts';
+import { changeFacts, type JudgedValues } from './facts.ts';
 import type { GuardrailHistory } from './history-store.ts';
 import type { GuardrailLimits, GuardrailVerdict } from './guardrail-types.ts';
 import { evaluateGuardrails } from './rules.ts';
@@ -62,8 +62,11 @@ export function limitsOf(c: GuardrailConfig): GuardrailLimits {
   };
 }
 
+/** A product about to be sent: an item, or a window's index entry of one (no item in memory). */
+export type SendCandidate = JudgedValues;
+
 export interface WindowCheckInput {
-  toSend: readonly Candidate[];
+  toSend: readonly SendCandidate[];
   snapshot: Pick<StateSnapshot, 'get'>;
   sources: readonly WindowSource[];
   now: number;
@@ -85,7 +88,7 @@ export function judgeWindow(
   return evaluateGuardrails(
     {
       knownProducts: anchors.knownProducts,
-      changes: input.toSend.map((c) => changeFacts(c.item.id, c.item, input.snapshot.get(c.item.id))),
+      changes: input.toSend.map((c) => changeFacts(c.id, c, input.snapshot.get(c.id))),
       files: input.sources
         .filter((s) => s.fileError === null)
         .map((s) => ({ key: s.key, rows: s.rows.total })),
@@ -118,7 +121,7 @@ export function createWindowGuard(options: {
       };
     },
     async afterSend(input) {
-      const newProducts = input.toSend.filter((c) => input.snapshot.get(c.item.id) === undefined).length;
+      const newProducts = input.toSend.filter((c) => input.snapshot.get(c.id) === undefined).length;
       const files = input.sources
         .filter((s) => s.fileError === null)
         .map((s) => ({ key: s.key, rows: s.rows.total }));

@@ -9,13 +9,8 @@ import { judgeWindow, limitsOf, type GuardrailConfig } from '../guardrails/windo
 import type { CatalogClient, CatalogItem } from '../meta/types.ts';
 import { judge } from '../state/send-gate.ts';
 import { planSendChunks } from '../worker/flush.ts';
-import { windowOf } from '../shared/hours.ts';
-import {
-  FileRowCollector,
-  WindowBuffer,
-  type Candidate,
-  type WindowSource,
-} from '../worker/window-buffer.ts';
+import { sourceStamp, type WindowSource } from '../worker/window-buffer.ts';
+import { FileRowCollector, type PlanCandidate as Candidate } from './row-collector.ts';
 
 /**
  * `catalog-sync plan`: what a file would do against the current product state, without sending anything.
@@ -129,10 +124,9 @@ export async function planFile(source: PlanSource, o: PlanOptions): Promise<Plan
     errorReportKey: null,
     rows: collector.counts,
   };
-  const buffer = new WindowBuffer(windowOf(o.now));
-  buffer.addFile({ source: sourceDoc, rows: collector.rows });
+  const candidates = collector.candidates(sourceStamp(sourceDoc));
 
-  const ids = [...buffer.candidates.keys()];
+  const ids = [...candidates.keys()];
   const entries = ids.length > 0 ? await source.entries(ids) : new Map<string, ProductStateEntry>();
   const report: PlanReport = {
     file: o.file,
@@ -170,7 +164,7 @@ export async function planFile(source: PlanSource, o: PlanOptions): Promise<Plan
   const toSend: Candidate[] = [];
   const changed: Candidate[] = [];
   const notes = new Map<string, string>();
-  for (const [id, c] of buffer.candidates) {
+  for (const [id, c] of candidates) {
     const entry = entries.get(id);
     // An earlier send still open is taken as accepted: the worker waits for it, then judges the same way.
     const settled = entry?.open ? { ...entry, open: undefined } : entry;
@@ -229,7 +223,7 @@ export async function planFile(source: PlanSource, o: PlanOptions): Promise<Plan
   if (o.guardrails.guardrailsEnabled && toSend.length > 0) {
     const anchors = await source.anchors();
     const verdict = judgeWindow(
-      { toSend, snapshot: { get: (id) => entries.get(id) }, sources: [sourceDoc] },
+      { toSend: toSend.map((c) => c.item), snapshot: { get: (id) => entries.get(id) }, sources: [sourceDoc] },
       anchors,
       limitsOf(o.guardrails),
     );

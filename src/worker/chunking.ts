@@ -30,7 +30,8 @@ export function planChunks<T>(
   return chunks.flatMap((c) => fitBytes(c, limits.maxBytes, bodyBytes));
 }
 
-function fitBytes<T>(chunk: T[], maxBytes: number, bodyBytes: (items: T[]) => number): T[][] {
+/** Halves a chunk until every part's body is within `maxBytes` (a single item is left as it is). */
+export function fitBytes<T>(chunk: T[], maxBytes: number, bodyBytes: (items: T[]) => number): T[][] {
   if (chunk.length <= 1 || bodyBytes(chunk) <= maxBytes) return [chunk];
   const half = Math.ceil(chunk.length / 2);
   return [
@@ -39,7 +40,10 @@ function fitBytes<T>(chunk: T[], maxBytes: number, bodyBytes: (items: T[]) => nu
   ];
 }
 
-/** Bytes one item adds to an items_batch JSON body: `{"method":"UPDATE","data":…}` and its comma. */
+/** What `{"method":"UPDATE","data":…}` and its comma add to an item's JSON in an items_batch body. */
+export const UPDATE_RECORD_OVERHEAD = 28;
+
+/** Bytes one item adds to an items_batch JSON body. */
 export function updateRecordBytes(item: unknown): number {
-  return Buffer.byteLength(JSON.stringify(item)) + 28;
+  return Buffer.byteLength(JSON.stringify(item)) + UPDATE_RECORD_OVERHEAD;
 }

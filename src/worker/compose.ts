@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
@@ -59,6 +60,7 @@ export type WorkerConfig = Pick<
   | 'maxHoldMs'
   | 'windowMaxItems'
   | 'maxFileProducts'
+  | 'spoolDir'
   | 'maxHeldMessages'
   | 'visibilityTimeoutS'
   | 'shutdownGraceMs'
@@ -100,6 +102,11 @@ export interface WorkerDeps {
   budget?: CallBudget;
 }
 
+/** Spool files live in a folder of their own, so the start-up clean-up only looks at ours. */
+export function spoolDirOf(c: Pick<WorkerConfig, 'spoolDir'>): string {
+  return path.join(c.spoolDir, 'catalog-sync-spool');
+}
+
 export function composeWorker(deps: WorkerDeps): Worker {
   const c = deps.config;
   const now = deps.now ?? Date.now;
@@ -121,6 +128,7 @@ export function composeWorker(deps: WorkerDeps): Worker {
     ingest,
     writeReport: (r) => writeRowReport(reports, r, now()),
     maxFileProducts: c.maxFileProducts,
+    spoolDir: spoolDirOf(c),
   };
   const state = createStateStore(c, { s3, dynamodb: deps.dynamodb });
   const lease = new CatalogLease({
@@ -193,6 +201,8 @@ export function composeWorker(deps: WorkerDeps): Worker {
     batchMaxItems: c.batchMaxItems,
     maxPayloadBytes: c.maxPayloadBytes,
     abandonAfterMs: c.visibilityTimeoutS * 1000,
+    // DynamoDB reads per key, so the flush walks the window a batch at a time; S3 shards are read whole.
+    stateSlice: c.stateStore === 'dynamodb' ? c.batchMaxItems : undefined,
     retry: { initialMs: Math.min(1000, c.flushRetryMaxMs), maxMs: c.flushRetryMaxMs },
   };
   const poll: PollDeps = {

@@ -9,12 +9,14 @@ import {
 import { unquoteEtag, type ObjectRef } from './queue-message.ts';
 import { isConditionFailed, isNotFound } from '../shared/s3-json.ts';
 import { windowOf } from '../shared/hours.ts';
-import { FileRowCollector, type FileRows, type WindowSource } from './window-buffer.ts';
+import { Spool } from './spool.ts';
+import { FileIndexBuilder, sourceStamp, type FileIndex, type WindowSource } from './window-buffer.ts';
 
 /**
- * Reads one landing file completely (GetObject → the CSV reader) into rows ready to join a window, and
- * writes its row or file report. Nothing joins a window until the whole file was read, so a read that
- * fails half-way leaves no trace and the message is simply delivered again.
+ * Reads one landing file completely (GetObject → the CSV reader → each accepted item appended to a spool
+ * file of its own, spool.ts) into an index ready to join a window, and writes its row or file report.
+ * Nothing joins a window until the whole file was read, so a read that fails half-way leaves no trace
+ * (its spool file is removed) and the message is simply delivered again.
  */
 
 export type RowReader = (stream: Readable, options: IngestOptions) => AsyncIterable<IngestEvent>;
@@ -39,7 +41,7 @@ export interface IntakeReport {
 export type ReportWriter = (report: IntakeReport) => Promise<string>;
 
 export type IntakeResult =
-  | { kind: 'read'; window: string; file: FileRows }
+  | { kind: 'read'; window: string; file: FileIndex }
   /** NoSuchKey: the object was deleted (or archived) before we got to it. */
   | { kind: 'gone' }
   /** The object was overwritten since the event; the newer version has its own event. */
@@ -50,9 +52,11 @@ export interface IntakeDeps {
   readRows: RowReader;
   ingest: IngestOptions;
   writeReport: ReportWriter;
+  /** Where the items of files being read and of open windows are kept (SPOOL_DIR). */
+  spoolDir: string;
   /**
-   * Most distinct products one file may bring (FILE_MAX_PRODUCTS): the worker holds a file's products
-   * until its window is sent, so this bounds its memory by configuration, not by the file.
+   * Most distinct products one file may bring (FILE_MAX_PRODUCTS): the worker holds an index entry per
+   * product until its window is sent, so this bounds its memory by configuration, not by the file.
    */
   maxFileProducts?: number | undefined;
 }
@@ -86,18 +90,20 @@ export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise
   // A straggler has no event time; LastModified is when the object was created.
   const eventTime = ref.eventTime ?? res.LastModified?.getTime() ?? Date.now();
   const window = windowOf(eventTime);
-  const collector = new FileRowCollector();
+  const spool = Spool.create(deps.spoolDir);
+  const stamp = sourceStamp({ eventTime, key: ref.key, sequencer: ref.sequencer, etag });
+  const collector = new FileIndexBuilder(spool, stamp);
   const rejected: RowRejection[] = [];
   let fileError: IntakeReport['fileError'] = null;
   try {
     for await (const event of deps.readRows(res.Body as Readable, deps.ingest)) {
       if (event.kind === 'row') {
         collector.accept(event.item, event.line, event.version ?? null);
-        if (deps.maxFileProducts !== undefined && collector.rows.size > deps.maxFileProducts) {
+        if (deps.maxFileProducts !== undefined && collector.entries.size > deps.maxFileProducts) {
           throw new FileTooLargeError(
             `${ref.key} has more than ${deps.maxFileProducts} distinct products (stopped at line ${event.line}): ` +
-              'more than this worker may hold in memory (FILE_MAX_PRODUCTS); split the file, or raise the ' +
-              'limit with the task memory (bench/results/latest.md: memory per product)',
+              'more than this worker may hold (FILE_MAX_PRODUCTS); split the file, or raise the limit with ' +
+              'the task memory (bench/results/notes.md: memory per product)',
           );
         }
       } else {
@@ -106,13 +112,14 @@ export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise
       }
     }
   } catch (err) {
-    if (!(err instanceof FileUnusableError)) throw err;
+    if (!(err instanceof FileUnusableError)) {
+      spool.remove();
+      throw err;
+    }
     fileError = { problem: err.problem, message: err.message, line: err.line ?? null };
-    // A file-level problem voids the file: none of its rows are sent.
-    collector.rows.clear();
-    collector.counts.valid = 0;
-    collector.counts.superseded = 0;
+    collector.voidRows();
   }
+  if (collector.entries.size === 0) spool.remove();
   const source: WindowSource = {
     bucket: ref.bucket,
     key: ref.key,
@@ -126,15 +133,21 @@ export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise
     rows: collector.counts,
   };
   if (fileError || rejected.length > 0) {
-    source.errorReportKey = await deps.writeReport({
-      bucket: ref.bucket,
-      key: ref.key,
-      etag,
-      window,
-      fileError,
-      rejected,
-      total: collector.counts.total,
-    });
+    try {
+      source.errorReportKey = await deps.writeReport({
+        bucket: ref.bucket,
+        key: ref.key,
+        etag,
+        window,
+        fileError,
+        rejected,
+        total: collector.counts.total,
+      });
+    } catch (err) {
+      spool.remove();
+      throw err;
+    }
   }
-  return { kind: 'read', window, file: { source, rows: collector.rows } };
+  const file = { source, spool: spool.removed ? null : spool, entries: collector.entries };
+  return { kind: 'read', window, file };
 }

@@ -1,59 +1,50 @@
-import { manifestFolder, manifestKey, payloadKey } from '../contract/layout.ts';
-import type { FinalBatch, Manifest, ManifestBatch, RunningBatch, UnsentBatch } from '../contract/manifest.ts';
 import type { Logger } from '../logger.ts';
 import { failpoint } from '../failpoints.ts';
-import { GraphApiError } from '../meta/graph-error.ts';
-import type { CatalogClient, CatalogItem, ItemsBatchAccepted } from '../meta/types.ts';
-import type { ServiceMetrics } from '../metrics.ts';
-import { LeaseLostError, type CatalogLease, type HeldLease } from '../state/catalog-lease.ts';
-import type { ProductStateStore } from '../state/product-state-store.ts';
+import type { HeldLease } from '../state/catalog-lease.ts';
+import type { ProductStateEntry } from '../contract/product-state.ts';
+import type { StateSnapshot } from '../state/product-state-store.ts';
 import type { StateUpdate } from '../state/send-gate.ts';
-import { AbortedError, backoffDelay, sleep as defaultSleep, type BackoffPolicy } from '../shared/backoff.ts';
-import { planChunks, updateRecordBytes } from './chunking.ts';
-import { decideError } from './error-policy.ts';
-import { FlushRefusedError, SubmissionHaltedError } from './errors.ts';
-import { withLastValues } from '../guardrails/facts.ts';
-import { findHeldCovering, type WindowGuard } from '../guardrails/window-check.ts';
-import { gateUnderLease, type GateDeps } from './gated-send.ts';
-import { covers, newManifestId, toManifestSource } from './manifest.ts';
-import type { ManifestStore } from './manifest-store.ts';
+import { findHeldCovering } from '../guardrails/window-check.ts';
+import type { FlushDeps } from './flush-deps.ts';
+import { gateUnderLease } from './gated-send.ts';
+import {
+  decidedEntry,
+  decideSlice,
+  manifestDraft,
+  planEntryChunks,
+  type SliceDecision,
+} from './flush-plan.ts';
+import { writeBatches } from './flush-payloads.ts';
+import { cancelUnsent, submitBatches } from './flush-submit.ts';
+import { covers, newManifestId } from './manifest.ts';
+import { manifestFolder, manifestKey } from '../contract/layout.ts';
+import type { Manifest } from '../contract/manifest.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import type { Versioned } from '../shared/s3-json.ts';
-import type { Candidate, WindowBuffer } from './window-buffer.ts';
+import type { IndexEntry, WindowBuffer } from './window-buffer.ts';
+
+export type { FlushDeps } from './flush-deps.ts';
+export { planSendChunks } from './flush-plan.ts';
+export { markAttempted, recordAccepted } from './flush-submit.ts';
 
 /**
  * One flush of a closed window, up to the point where its messages may be deleted, all under the
  * catalog lease: send gate (state + earlier open sends) → manifest `pending` (with the exact payloads) →
  * product state `decided` (open, fenced by the lease token) → items_batch per chunk, each handle recorded
- * as it comes → `submitted`. Throttling and outages are waited out here with backoff (the messages stay
- * held); a refused token stops the flush with SubmissionHaltedError. Status polling happens afterwards
- * (status-poller.ts), once the messages are gone.
+ * as it comes → `submitted` (flush-submit.ts). Throttling and outages are waited out there with backoff
+ * (the messages stay held); a refused token stops the flush with SubmissionHaltedError. Status polling
+ * happens afterwards (status-poller.ts), once the messages are gone.
  *
  * The state is written before items_batch is called, so a crash between Meta accepting a batch and the
  * handle being recorded still leaves the product marked open: a later send of different content waits
  * for it to settle instead of racing a batch nobody can see.
+ *
+ * Memory: the window is an index (window-buffer.ts), its items are in spool files. The gate reads and
+ * judges the products a slice at a time (`stateSlice`), the payloads are built a chunk at a time
+ * (flush-payloads.ts), the `decided` state is written a slice at a time, and each items_batch call reads
+ * its chunk back. What the whole window holds is the index, a verdict per product (the products to send)
+ * and the state read of the slices that send or bump something (needed to write over it).
  */
-
-export interface FlushDeps extends GateDeps {
-  client: CatalogClient;
-  state: ProductStateStore;
-  manifests: ManifestStore;
-  lease: CatalogLease;
-  logger: Logger;
-  now: () => number;
-  catalogId: string;
-  syncedPrefix: string;
-  batchMaxItems: number;
-  maxPayloadBytes: number;
-  /** How long the lease must stay ours for one items_batch call (the client's request timeout). */
-  requestTimeoutMs: number;
-  /** A pending manifest older than this whose files are being processed again was abandoned. */
-  abandonAfterMs: number;
-  retry: BackoffPolicy;
-  metrics?: ServiceMetrics | undefined;
-  /** The guardrails (src/guardrails/): a window that trips a rule is held, not sent. */
-  guard?: WindowGuard | undefined;
-}
 
 export interface FlushResult {
   key: string;
@@ -64,23 +55,10 @@ export interface FlushResult {
   held?: boolean;
 }
 
-/**
- * The items_batch calls a set of items takes: as few as possible within the item and byte limits, each
- * chunk measured with the client's own body. The flush and `catalog-sync plan` both use it, so a plan's
- * call estimate is what the flush then spends.
- */
-export function planSendChunks<T extends { item: CatalogItem }>(
-  client: Pick<CatalogClient, 'payloadBytes'>,
-  limits: { batchMaxItems: number; maxPayloadBytes: number },
-  toSend: readonly T[],
-): T[][] {
-  return planChunks(
-    toSend,
-    { maxItems: limits.batchMaxItems, maxBytes: limits.maxPayloadBytes },
-    (cs) => client.payloadBytes(cs.map((c) => c.item)),
-    // Each chunk is then measured exactly with the client's own body.
-    (c) => updateRecordBytes(c.item),
-  );
+/** One slice of the window as the gate judged it: its decisions and the state they write over. */
+interface JudgedSlice extends SliceDecision {
+  /** Null when the slice writes nothing (every product older or unchanged without a bump). */
+  snapshot: StateSnapshot | null;
 }
 
 export async function flushWindow(
@@ -97,6 +75,69 @@ export async function flushWindow(
   }
 }
 
+/** The gate, a slice of the window at a time (one deadline for the whole window's waits). */
+async function judgeWindow(
+  deps: FlushDeps,
+  buffer: WindowBuffer,
+  lease: HeldLease,
+  signal: AbortSignal,
+): Promise<JudgedSlice[]> {
+  const all = [...buffer.candidates.values()];
+  const size = Math.max(1, deps.stateSlice ?? all.length);
+  const deadline = deps.now() + deps.waitDeadlineMs;
+  const slices: JudgedSlice[] = [];
+  for (let i = 0; i < all.length; i += size) {
+    const part = all.slice(i, i + size);
+    const gated = new Map(part.map((e) => [e.id, { hash: e.hash, stamp: e.stamp }]));
+    const { snapshot, verdicts } = await gateUnderLease(
+      deps,
+      gated,
+      { resend: false, deadline },
+      lease,
+      signal,
+    );
+    const decision = decideSlice(part, verdicts, snapshot, buffer.sources);
+    const writes = decision.send.length + decision.bumps.size > 0;
+    slices.push({ ...decision, snapshot: writes ? snapshot : null });
+  }
+  return slices;
+}
+
+/** The state read of the products to send, for the guardrails (their old values and which are new). */
+function sendSnapshot(slices: readonly JudgedSlice[]): Map<string, ProductStateEntry> {
+  const out = new Map<string, ProductStateEntry>();
+  for (const s of slices) {
+    for (const e of s.send) {
+      const entry = s.snapshot?.get(e.id);
+      if (entry) out.set(e.id, entry);
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes each slice's state updates (stamp bumps, and with `decide` the `decided` entries of its
+ * sends), each over the slice's own read; returns how many products were written.
+ */
+async function mergeSlices(
+  deps: FlushDeps,
+  slices: readonly JudgedSlice[],
+  lease: HeldLease,
+  decide: ((e: IndexEntry, settlesAt: number | undefined) => ProductStateEntry) | null,
+): Promise<number> {
+  let written = 0;
+  for (const s of slices) {
+    if (!s.snapshot) continue;
+    const updates = new Map<string, StateUpdate>(s.bumps);
+    if (decide) {
+      for (const e of s.send) updates.set(e.id, { kind: 'decided', entry: decide(e, s.settlesAt.get(e.id)) });
+    }
+    await deps.state.merge(updates, s.snapshot, lease.token);
+    written += updates.size;
+  }
+  return written;
+}
+
 async function flushUnderLease(
   deps: FlushDeps,
   buffer: WindowBuffer,
@@ -108,75 +149,40 @@ async function flushUnderLease(
   const key = manifestKey(deps.syncedPrefix, buffer.window, manifestId);
   const log = deps.logger.child({ window: buffer.window, manifestId });
 
-  const gated = new Map([...buffer.candidates].map(([id, c]) => [id, { hash: c.hash, stamp: c.stamp }]));
-  const { snapshot, verdicts } = await gateUnderLease(deps, gated, { resend: false }, lease, signal);
+  const slices = await judgeWindow(deps, buffer, lease, signal);
   failpoint('flush.after-state-read');
-  const toSend: Candidate[] = [];
-  const settlesAt = new Map<string, number>();
-  const updates = new Map<string, StateUpdate>();
-  for (const [id, c] of buffer.candidates) {
-    const verdict = verdicts.get(id)!;
-    const rows = buffer.sources[c.source]!.rows;
-    if (verdict.kind === 'older') rows.older++;
-    else if (verdict.kind === 'unchanged') {
-      rows.unchanged++;
-      const last = snapshot.get(id);
-      if (verdict.bumpStamp && last) updates.set(id, { kind: 'bump', entry: { ...last, ...c.stamp } });
-    } else {
-      toSend.push(c);
-      if (verdict.settlesAt !== null) settlesAt.set(id, verdict.settlesAt);
-    }
-  }
+  const toSend = slices.flatMap((s) => s.send);
   if (buffer.keyTies > 0) {
     log.info('files created in the same second were ordered by key (numeric-aware)', {
       ties: buffer.keyTies,
     });
   }
-  const chunks = planSendChunks(deps.client, deps, toSend);
+  const planned = planEntryChunks(toSend, deps, deps.client.payloadBytes([]));
   if (buffer.redelivered) await abandonEarlier(deps, buffer, key, log);
+  const guard = deps.guard;
+  const guardInput = guard ? { toSend, snapshot: sendSnapshot(slices), sources: buffer.sources } : null;
   const held =
-    chunks.length > 0 && deps.guard
-      ? await deps.guard.check({ toSend, snapshot, sources: buffer.sources, now: startedAt })
-      : null;
-
-  const iso = new Date(startedAt).toISOString();
-  const chunkOf = new Map(chunks.map((c, i) => [i, c]));
-  const manifest: Manifest = {
-    schemaVersion: 1,
+    planned.length > 0 && guard && guardInput ? await guard.check({ ...guardInput, now: startedAt }) : null;
+  const draft = {
     manifestId,
     window: buffer.window,
-    state: chunks.length > 0 ? (held ? 'held' : 'pending') : 'finished',
-    createdAt: iso,
-    updatedAt: iso,
-    submittedAt: null,
-    finishedAt: chunks.length > 0 ? null : iso,
+    startedAt,
     catalogId: deps.catalogId,
-    sources: buffer.sources.map(toManifestSource),
-    batches: chunks.map((c, i) => unsentBatch(deps, manifestId, i, c)),
-    counts: {
-      items: toSend.length,
-      accepted: 0,
-      rejected: 0,
-      superseded: 0,
-      unknown: toSend.length,
-      rowsRejected: buffer.sources.reduce((n, s) => n + s.rows.rejected, 0),
-      calls: 0,
-    },
-    errorReportKeys: [],
-    ...(held ? { held } : {}),
+    sources: buffer.sources,
+    items: toSend.length,
+    held,
   };
-  const summary = {
-    sources: manifest.sources.length,
-    products: buffer.candidates.size,
-    send: toSend.length,
-    batches: chunks.length,
-  };
+  const summary = { sources: buffer.sources.length, products: buffer.candidates.size, send: toSend.length };
 
-  if (chunks.length === 0) {
-    const created = await deps.manifests.create(key, manifest);
-    await deps.state.merge(updates, snapshot, lease.token);
-    await deps.guard?.afterSend({ toSend, snapshot, sources: buffer.sources });
-    log.info('flush had nothing to send; manifest finished', { stage: 'manifest-finished', ...summary });
+  if (planned.length === 0) {
+    const created = await deps.manifests.create(key, manifestDraft({ ...draft, batches: [] }));
+    await mergeSlices(deps, slices, lease, null);
+    if (guardInput) await guard?.afterSend(guardInput);
+    log.info('flush had nothing to send; manifest finished', {
+      stage: 'manifest-finished',
+      ...summary,
+      batches: 0,
+    });
     return { key, manifest: created, needsPolling: false };
   }
 
@@ -193,9 +199,9 @@ async function flushUnderLease(
       log.info('these files are held already; the earlier hold stands', { held: again.key });
       return { key: again.key, manifest: again.manifest, needsPolling: false, held: true };
     }
-    await mapLimit([...chunkOf], 8, ([i, c]) => writePayload(deps, manifestId, i, c, buffer));
-    const created = await deps.manifests.create(key, manifest);
-    await deps.state.merge(updates, snapshot, lease.token);
+    const { batches } = await writeBatches(deps, buffer, manifestId, planned);
+    const created = await deps.manifests.create(key, manifestDraft({ ...draft, batches }));
+    await mergeSlices(deps, slices, lease, null);
     deps.metrics?.count('WindowsHeld');
     log.error(
       'WINDOW HELD by a guardrail: nothing was sent. Check the evidence, then `catalog-sync release` or ' +
@@ -206,40 +212,26 @@ async function flushUnderLease(
         manifestKey: key,
         rules: held.rules.map((r) => r.message),
         ...summary,
+        batches: batches.length,
       },
     );
     return { key, manifest: created, needsPolling: false, held: true };
   }
 
-  await mapLimit([...chunkOf], 8, ([i, c]) => writePayload(deps, manifestId, i, c, buffer));
-  let current = await deps.manifests.create(key, manifest);
-  log.info('manifest written', { stage: 'manifest-written', ...summary });
+  const { batches, chunkOf } = await writeBatches(deps, buffer, manifestId, planned);
+  let current = await deps.manifests.create(key, manifestDraft({ ...draft, batches }));
+  log.info('manifest written', { stage: 'manifest-written', ...summary, batches: batches.length });
   failpoint('flush.after-manifest-write');
 
   const at = deps.now();
-  for (const [index, chunk] of chunkOf) {
-    for (const c of chunk) {
-      const u = settlesAt.get(c.item.id);
-      updates.set(c.item.id, {
-        kind: 'decided',
-        entry: withLastValues(
-          {
-            contentHash: c.hash,
-            ...c.stamp,
-            manifestKey: key,
-            batchIndex: index,
-            decidedAt: at,
-            open: true,
-            ...(u ? { settleUntil: u } : {}),
-          },
-          c.item,
-        ),
-      });
-    }
-  }
-  await deps.state.merge(updates, snapshot, lease.token);
-  await deps.guard?.afterSend({ toSend, snapshot, sources: buffer.sources });
-  log.info('product state: sends decided', { stage: 'state-updated', products: updates.size });
+  // The batch of each product by its position in the window: 4 bytes a product.
+  const batchOf = new Int32Array(buffer.candidates.size);
+  for (const [index, chunk] of chunkOf) for (const e of chunk) batchOf[e.n] = index;
+  const written = await mergeSlices(deps, slices, lease, (e, u) =>
+    decidedEntry(e, key, batchOf[e.n]!, at, u),
+  );
+  if (guardInput) await guard?.afterSend(guardInput);
+  log.info('product state: sends decided', { stage: 'state-updated', products: written });
   failpoint('flush.after-intent-write');
 
   const ambiguous = new Set<number>();
@@ -250,298 +242,6 @@ async function flushUnderLease(
     throw err;
   }
   return { key, manifest: current, needsPolling: true };
-}
-
-/**
- * After a failed flush (its messages are released, parked or dead-lettered; a later flush covers its
- * files): batches that Meta certainly did not accept (every attempt got an answer that
- * refused it, or none was made) release their products, so a later send need not wait for them to
- * settle. Batches with an unanswered attempt (timeout, network) stay open until they settle.
- */
-async function cancelUnsent(
-  deps: FlushDeps,
-  key: string,
-  manifestId: string,
-  chunkOf: Map<number, Candidate[]>,
-  ambiguous: Set<number>,
-  log: Logger,
-): Promise<void> {
-  const got = await deps.manifests.read(key).catch(() => null);
-  if (!got || got.value.manifestId !== manifestId) return;
-  const updates = new Map<string, StateUpdate>();
-  for (const b of got.value.batches) {
-    if (b.status !== 'unsent' || ambiguous.has(b.index)) continue;
-    for (const c of chunkOf.get(b.index) ?? []) {
-      updates.set(c.item.id, { kind: 'settled', manifestKey: key, batch: b.index, accepted: false });
-    }
-  }
-  try {
-    await deps.state.merge(updates);
-  } catch (err) {
-    log.warn('could not release the products of unsent batches; they settle on their own', { err });
-  }
-  // Nothing of it was accepted: no flush will go on with it, so it must not keep its files from archiving.
-  if (got.value.batches.every((b) => b.status === 'unsent')) {
-    await deps.manifests
-      .update(key, got, (m) => (m.state === 'pending' ? { ...m, state: 'abandoned' } : null))
-      .catch((err: unknown) => log.warn('could not mark the failed flush abandoned', { err }));
-  }
-}
-
-export function unsentBatch(
-  deps: Pick<FlushDeps, 'syncedPrefix' | 'client'>,
-  manifestId: string,
-  index: number,
-  chunk: Candidate[],
-): UnsentBatch {
-  return {
-    index,
-    itemCount: chunk.length,
-    payloadKey: payloadKey(deps.syncedPrefix, manifestId, index),
-    payloadBytes: deps.client.payloadBytes(chunk.map((c) => c.item)),
-    handle: null,
-    status: 'unsent',
-    attempts: 0,
-    resubmitOf: null,
-    submittedAt: null,
-    checkedAt: null,
-  };
-}
-
-async function writePayload(
-  deps: FlushDeps,
-  manifestId: string,
-  index: number,
-  chunk: Candidate[],
-  buffer: WindowBuffer,
-): Promise<void> {
-  await deps.manifests.writePayload(payloadKey(deps.syncedPrefix, manifestId, index), {
-    manifestId,
-    batchIndex: index,
-    requests: chunk.map((c) => ({ method: 'UPDATE', data: c.item })),
-    origins: chunk.map((c) => ({
-      id: c.item.id,
-      key: buffer.sources[c.source]!.key,
-      line: c.line,
-      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { version: c.stamp.version } : {}),
-    })),
-  });
-}
-
-/** Sends every unsent batch; waits out throttling and outages; records each handle as it comes. */
-async function submitBatches(
-  deps: FlushDeps,
-  key: string,
-  start: Versioned<Manifest>,
-  chunkOf: Map<number, Candidate[]>,
-  buffer: WindowBuffer,
-  log: Logger,
-  signal: AbortSignal,
-  lease: HeldLease,
-  ambiguous: Set<number>,
-): Promise<Versioned<Manifest>> {
-  const sleep = deps.sleep ?? defaultSleep;
-  let current = start;
-  let failures = 0;
-  for (;;) {
-    const next = current.value.batches.find((b) => b.status === 'unsent');
-    if (!next) break;
-    const chunk = chunkOf.get(next.index)!;
-    let accepted: ItemsBatchAccepted;
-    try {
-      throwIfAborted(signal, lease);
-      current = await markAttempted(deps.manifests, key, current, next.index);
-      await lease.ensure(deps.requestTimeoutMs);
-      accepted = await deps.client.itemsBatch(
-        chunk.map((c) => c.item),
-        { signal },
-      );
-    } catch (err) {
-      // No answer (timeout, network, abort mid-call): Meta may have accepted it.
-      if (!(err instanceof GraphApiError) || err.httpStatus === null) ambiguous.add(next.index);
-      throwIfAborted(signal, lease);
-      const decision = decideError(err);
-      // Only Meta's own answers are handled here; anything else fails the flush (worker.ts retries it).
-      if (!(err instanceof GraphApiError) || decision.kind === 'aborted') throw err;
-      if (decision.kind === 'retry' && decision.source !== 'meta') throw err;
-      if (decision.kind === 'halt') throw new SubmissionHaltedError(err);
-      if (decision.kind === 'refuse') throw new FlushRefusedError(err);
-      if (decision.kind === 'split') {
-        if (chunk.length === 1) throw new FlushRefusedError(err);
-        current = await splitBatch(deps, key, current, next.index, chunkOf, buffer, lease);
-        log.warn('items_batch body too large; batch split in two', {
-          batchIndex: next.index,
-          items: chunk.length,
-        });
-        continue;
-      }
-      failures++;
-      const waitMs = backoffDelay(failures, deps.retry, err.retryAfterMs);
-      if (decision.kind === 'wait') {
-        deps.metrics?.count('Throttles');
-        deps.metrics?.record('BudgetWaitMs', waitMs);
-        if (waitMs >= WAIT_WORTH_RECORDING_MS) {
-          current = await recordWaiting(
-            deps,
-            key,
-            current,
-            `${err.kind}${err.code ? ` (code ${err.code})` : ''}`,
-            waitMs,
-          );
-        }
-      }
-      log.warn('items_batch not accepted; keeping the files held and retrying', {
-        batchIndex: next.index,
-        errorKind: err.kind,
-        code: err.code,
-        attempt: failures,
-        waitMs,
-      });
-      await sleep(waitMs, signal);
-      continue;
-    }
-    failpoint('flush.after-items-batch-accepted');
-    failures = 0;
-    const acceptedAt = deps.now();
-    deps.metrics?.count('BatchCalls');
-    deps.metrics?.count('ItemsSent', chunk.length);
-    deps.metrics?.record('CallBudgetRemaining', deps.client.budgetRemaining());
-    deps.metrics?.record('EndToEndLatencyMs', acceptedAt - Math.min(...chunk.map((c) => c.stamp.sourceTime)));
-    const at = new Date(acceptedAt).toISOString();
-    current = await deps.manifests.update(key, current, (m) => recordAccepted(m, next.index, accepted, at));
-    log.info('items_batch accepted', {
-      stage: 'items-batch-accepted',
-      batchIndex: next.index,
-      handle: accepted.handle,
-      items: chunk.length,
-      validationIssues: accepted.validation.length,
-    });
-    failpoint('flush.after-handle-recorded');
-  }
-  const at = new Date(deps.now()).toISOString();
-  current = await deps.manifests.update(key, current, (m) =>
-    m.state === 'submitted' ? null : { ...m, state: 'submitted', submittedAt: at },
-  );
-  log.info('manifest submitted', { stage: 'manifest-submitted', batches: current.value.batches.length });
-  failpoint('flush.after-submitted');
-  return current;
-}
-
-/**
- * Records that an items_batch call for this batch is about to be made, before it is made: an unsent
- * batch with no attempt certainly never reached Meta, so its products need not wait for it to settle.
- */
-export async function markAttempted(
-  manifests: ManifestStore,
-  key: string,
-  current: Versioned<Manifest>,
-  index: number,
-): Promise<Versioned<Manifest>> {
-  if ((current.value.batches[index]?.attempts ?? 0) > 0) return current;
-  return manifests.update(key, current, (m) => {
-    const b = m.batches[index];
-    if (!b || b.status !== 'unsent' || b.attempts > 0) return null;
-    b.attempts = 1;
-    return m;
-  });
-}
-
-/** A lost lease is a transient failure (retried); any other abort ends the flush. */
-function throwIfAborted(signal: AbortSignal, lease: HeldLease): void {
-  if (!signal.aborted) return;
-  if (lease.signal.aborted && signal.reason instanceof LeaseLostError) throw signal.reason;
-  throw new AbortedError('flush aborted');
-}
-
-export function recordAccepted(
-  m: Manifest,
-  index: number,
-  res: ItemsBatchAccepted,
-  at: string,
-): Manifest | null {
-  const batch = m.batches[index];
-  if (!batch || batch.status !== 'unsent') return null;
-  let updated: ManifestBatch;
-  if (res.handle) {
-    updated = {
-      ...batch,
-      status: 'running',
-      handle: res.handle,
-      attempts: Math.max(1, batch.attempts),
-      submittedAt: at,
-    } satisfies RunningBatch;
-  } else {
-    // Meta ingested nothing: its first-pass validation is all we will ever learn about these items.
-    const rejected = res.validation
-      .filter((v) => v.errors.length > 0)
-      .map((v) => ({ id: v.id, reason: v.errors.join('; ') }));
-    updated = {
-      ...batch,
-      status: 'error',
-      handle: null,
-      attempts: Math.max(1, batch.attempts),
-      submittedAt: at,
-      checkedAt: at,
-      finishedAt: at,
-      errorsTotal: rejected.length,
-      warningsTotal: res.validation.filter((v) => v.warnings.length > 0).length,
-      rejected,
-    } satisfies FinalBatch;
-  }
-  m.batches[index] = updated;
-  m.counts.calls++;
-  if (m.waiting) m.waiting = null;
-  return m;
-}
-
-/** Waits this long or longer show in the manifest (and so in `status`); shorter ones only in the metric. */
-const WAIT_WORTH_RECORDING_MS = 5000;
-
-function recordWaiting(
-  deps: FlushDeps,
-  key: string,
-  current: Versioned<Manifest>,
-  reason: string,
-  waitMs: number,
-): Promise<Versioned<Manifest>> {
-  const now = deps.now();
-  const waiting = { reason, since: new Date(now).toISOString(), until: new Date(now + waitMs).toISOString() };
-  return deps.manifests.update(key, current, (m) => ({ ...m, waiting }));
-}
-
-/** Replaces an unsent batch by its first half and appends its second half as a new batch. */
-async function splitBatch(
-  deps: FlushDeps,
-  key: string,
-  current: Versioned<Manifest>,
-  index: number,
-  chunkOf: Map<number, Candidate[]>,
-  buffer: WindowBuffer,
-  lease: HeldLease,
-): Promise<Versioned<Manifest>> {
-  const chunk = chunkOf.get(index)!;
-  const half = Math.ceil(chunk.length / 2);
-  const newIndex = current.value.batches.length;
-  const manifestId = current.value.manifestId;
-  chunkOf.set(index, chunk.slice(0, half));
-  chunkOf.set(newIndex, chunk.slice(half));
-  await writePayload(deps, manifestId, index, chunkOf.get(index)!, buffer);
-  await writePayload(deps, manifestId, newIndex, chunkOf.get(newIndex)!, buffer);
-  const updated = await deps.manifests.update(key, current, (m) => {
-    m.batches[index] = unsentBatch(deps, manifestId, index, chunkOf.get(index)!);
-    m.batches.push(unsentBatch(deps, manifestId, newIndex, chunkOf.get(newIndex)!));
-    return m;
-  });
-  // The moved items' open sends now live in the new batch: settling must find them there.
-  const snapshot = await deps.state.read(chunkOf.get(newIndex)!.map((c) => c.item.id));
-  const moved = new Map<string, StateUpdate>();
-  for (const c of chunkOf.get(newIndex)!) {
-    const e = snapshot.get(c.item.id);
-    if (e && e.manifestKey === key && e.batchIndex === index)
-      moved.set(c.item.id, { kind: 'decided', entry: { ...e, batchIndex: newIndex } });
-  }
-  await deps.state.merge(moved, snapshot, lease.token);
-  return updated;
 }
 
 /**

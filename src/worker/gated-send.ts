@@ -39,11 +39,12 @@ export interface GateResult {
 export async function gateUnderLease(
   deps: GateDeps,
   candidates: ReadonlyMap<string, GateCandidate>,
-  options: { resend: boolean },
+  /** `deadline`: when waiting gives up (ms), shared by a caller that gates in slices; else waitDeadlineMs from now. */
+  options: { resend: boolean; deadline?: number },
   lease: HeldLease,
   signal: AbortSignal,
 ): Promise<GateResult> {
-  const deadline = deps.now() + deps.waitDeadlineMs;
+  const deadline = options.deadline ?? deps.now() + deps.waitDeadlineMs;
   let delay = deps.waitInitialMs;
   for (;;) {
     await lease.ensure(0);

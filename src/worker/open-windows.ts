@@ -6,7 +6,7 @@ import {
   type FlushReason,
   type WindowActivity,
 } from './debounce.ts';
-import { WindowBuffer, type FileRows } from './window-buffer.ts';
+import { WindowBuffer, type FileIndex } from './window-buffer.ts';
 
 /**
  * The windows currently open, one per UTC hour, and the one timer that closes them when due (debounce.ts
@@ -48,7 +48,7 @@ export class OpenWindows {
   }
 
   /** Adds a fully read file to the open window of its hour (opening one if needed). */
-  addFile(window: string, file: FileRows, redelivered: boolean): OpenWindow {
+  addFile(window: string, file: FileIndex, redelivered: boolean): OpenWindow {
     let open = this.#byHour.get(window);
     if (!open) {
       const now = this.#o.now();
@@ -60,6 +60,8 @@ export class OpenWindows {
       this.#byHour.set(window, open);
     }
     if (!open.buffer.hasSource(file.source)) open.buffer.addFile(file);
+    // The same file version came twice while it was being read: the window has its items already.
+    else file.spool?.remove();
     open.buffer.redelivered ||= redelivered;
     open.activity = recordFile(open.activity, this.#o.now(), open.buffer.size);
     return open;

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Consumer } from 'sqs-consumer';
 import type { Logger } from '../logger.ts';
 import { sleep } from '../shared/backoff.ts';
+import { removeStaleSpools } from './spool.ts';
 import type { FlushReason } from './debounce.ts';
 import type { SubmissionHaltedError } from './errors.ts';
 import { runFlush, type FlushRunnerDeps } from './flush-runner.ts';
@@ -107,6 +108,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   start(): void {
+    const stale = removeStaleSpools(this.#p.intake.spoolDir);
+    if (stale.length > 0)
+      this.#log.info('removed the spool files of an earlier process', { files: stale.length });
     this.#held.start();
     this.#consumer.start();
     this.#log.info('worker started', { stage: 'started', queueUrl: this.#s.queueUrl });
@@ -167,7 +171,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     };
     this.#log.info('window closed', closed);
     this.emit('window_closed', closed);
-    this.#flushChain = this.#flushChain.then(() => runFlush(this.#flushRunner, open));
+    // Its spool files go once the flush is done with the window, unless it is parked to be flushed again.
+    this.#flushChain = this.#flushChain
+      .then(() => runFlush(this.#flushRunner, open))
+      .finally(() => {
+        if (!this.#parked.includes(open)) open.buffer.dispose();
+      });
   }
 
   #afterFlushes<T>(step: () => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import type { CatalogItem } from '../../src/meta/types.ts';
 import { expect } from 'chai';
 import { changeFacts, parsePrice, withLastValues } from '../../src/guardrails/facts.ts';
 import { median } from '../../src/guardrails/file-size-rule.ts';
@@ -193,12 +194,8 @@ describe('guardrails: facts from the product state', () => {
   };
 
   it('a send decision keeps the price and availability sent, and they read back as the old side', () => {
-    const decided = withLastValues(entry, {
-      id: 'P1',
-      price: '9.99 USD',
-      availability: 'in stock',
-      title: 'T',
-    });
+    const sent: CatalogItem = { id: 'P1', price: '9.99 USD', availability: 'in stock', title: 'T' };
+    const decided = withLastValues(entry, sent);
     expect(decided).to.deep.include({ lastPrice: '9.99 USD', lastAvailability: 'in stock' });
     const facts = changeFacts('P1', { id: 'P1', price: '0.01 USD', availability: 'out of stock' }, decided);
     expect(facts).to.deep.equal({

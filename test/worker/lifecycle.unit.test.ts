@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { once } from 'node:events';
@@ -74,7 +76,8 @@ function build(queue: Message[]): { worker: Worker; sent: Sent[]; events: Worker
     metrics: undefined,
     now: Date.now,
     manifests: { list: async () => [] } as unknown as ManifestStore,
-    intake: unused,
+    // Only its spool folder is used here: start() clears an earlier process's spool files from it.
+    intake: { spoolDir: path.join(os.tmpdir(), `lifecycle-unit-${process.pid}`) } as never,
     flush: unused,
     poll: unused,
     repair: unused,

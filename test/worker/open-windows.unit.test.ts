@@ -1,25 +1,41 @@
 import { expect } from 'chai';
 import type { FlushReason } from '../../src/worker/debounce.ts';
 import { OpenWindows, type OpenWindow } from '../../src/worker/open-windows.ts';
-import type { CatalogItem } from '../../src/meta/types.ts';
-import { emptyCounts, type FileRows } from '../../src/worker/window-buffer.ts';
+import {
+  emptyCounts,
+  sourceStamp,
+  type FileIndex,
+  type WindowSource,
+} from '../../src/worker/window-buffer.ts';
 
-function file(key: string, ids: string[]): FileRows {
-  return {
-    source: {
-      bucket: 'landing',
-      key,
-      etag: `etag-${key}`,
-      versionId: null,
-      sequencer: '01',
-      eventTime: 0,
-      size: null,
-      fileError: null,
-      errorReportKey: null,
-      rows: { ...emptyCounts(), total: ids.length, valid: ids.length },
-    },
-    rows: new Map(ids.map((id, i) => [id, { item: { id } as CatalogItem, line: i + 2, version: null }])),
+function file(key: string, ids: string[]): FileIndex {
+  const source: WindowSource = {
+    bucket: 'landing',
+    key,
+    etag: `etag-${key}`,
+    versionId: null,
+    sequencer: '01',
+    eventTime: 0,
+    size: null,
+    fileError: null,
+    errorReportKey: null,
+    rows: { ...emptyCounts(), total: ids.length, valid: ids.length },
   };
+  const stamp = sourceStamp(source);
+  // No spool: these windows are never flushed, only opened, grown and closed.
+  const entry = (id: string, i: number) => ({
+    id,
+    hash: `h-${id}`,
+    stamp,
+    line: i + 2,
+    source: 0,
+    n: 0,
+    price: null,
+    availability: null,
+    at: 0,
+    len: 0,
+  });
+  return { source, spool: null, entries: new Map(ids.map((id, i) => [id, entry(id, i)])) };
 }
 
 function windows(maxItems = 100) {

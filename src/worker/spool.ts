@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { CatalogItem } from '../meta/types.ts';
+
+/**
+ * The mapped items of one landing file, on local disk instead of in memory: an append-only file of JSON
+ * lines (SPOOL_DIR), written while the file is read and read back a batch at a time when the window is
+ * flushed. The window keeps only where each item is (offset, length). The file is removed when the read
+ * fails, when its window's flush is done with it, and at start-up if a previous process left it behind.
+ *
+ * Sync file calls on purpose: writes go out in blocks of WRITE_BLOCK bytes and reads are one batch of
+ * nearby ranges, each a few milliseconds at most, cheaper than a round trip through the thread pool per
+ * item.
+ */
+
+/** Where one item's JSON is in its spool file. */
+export interface SpoolRef {
+  at: number;
+  len: number;
+}
+
+export class SpoolError extends Error {
+  override readonly name = 'SpoolError';
+}
+
+const WRITE_BLOCK = 1 << 20;
+/** Ranges closer than this are read with one call (the gap is read and dropped). */
+const READ_GAP = 64 * 1024;
+const SUFFIX = '.spool';
+/** Tells this process's spool files from those of an earlier process that had the same pid. */
+const PROCESS_TAG = randomBytes(4).toString('hex');
+
+export class Spool {
+  readonly path: string;
+  #fd: number | null;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #size = 0;
+  #removed = false;
+
+  private constructor(file: string, fd: number) {
+    this.path = file;
+    this.#fd = fd;
+  }
+
+  /** A new, empty spool file in `dir` (created if missing). */
+  static create(dir: string): Spool {
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${process.pid}-${PROCESS_TAG}-${randomBytes(6).toString('hex')}${SUFFIX}`);
+    return new Spool(file, openSync(file, 'wx+'));
+  }
+
+  /** Bytes written so far (what the index points into). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends one item's JSON; returns where it is. */
+  append(json: string): SpoolRef {
+    const len = Buffer.byteLength(json);
+    const ref = { at: this.#size, len };
+    this.#pending.push(json);
+    this.#pendingBytes += len;
+    this.#size += len;
+    if (this.#pendingBytes >= WRITE_BLOCK) this.#writePending();
+    return ref;
+  }
+
+  /** The items at these places, in the order asked. */
+  read(refs: readonly SpoolRef[]): CatalogItem[] {
+    this.#writePending();
+    const fd = this.#open();
+    const order = refs.map((_, i) => i).sort((x, y) => refs[x]!.at - refs[y]!.at);
+    const out = new Array<CatalogItem>(refs.length);
+    for (let i = 0; i < order.length;) {
+      // One read for a run of ranges with small gaps between them.
+      const start = refs[order[i]!]!.at;
+      let end = start + refs[order[i]!]!.len;
+      let j = i + 1;
+      while (j < order.length && refs[order[j]!]!.at - end <= READ_GAP) {
+        end = Math.max(end, refs[order[j]!]!.at + refs[order[j]!]!.len);
+        j++;
+      }
+      const buf = Buffer.allocUnsafe(end - start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, start + got);
+        if (n === 0) throw new SpoolError(`${this.path}: ends at ${start + got}, expected ${end} bytes`);
+        got += n;
+      }
+      for (; i < j; i++) {
+        const r = refs[order[i]!]!;
+        out[order[i]!] = JSON.parse(buf.toString('utf8', r.at - start, r.at - start + r.len)) as CatalogItem;
+      }
+    }
+    return out;
+  }
+
+  /** Deletes the file; later reads fail. Safe to call more than once. */
+  remove(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.#pending = [];
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
+    try {
+      unlinkSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  #open(): number {
+    if (this.#fd === null) throw new SpoolError(`${this.path} was removed; its window was already flushed`);
+    return this.#fd;
+  }
+
+  #writePending(): void {
+    if (this.#pending.length === 0) return;
+    const fd = this.#open();
+    const block = Buffer.from(this.#pending.join(''), 'utf8');
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    let done = 0;
+    while (done < block.length) done += writeSync(fd, block, done, block.length - done);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the spool files a previous process left in `dir` (it was killed before its windows were
+ * flushed; their messages come back and are read again). Files of a live process are left alone,
+ * unless it is this pid reused by an earlier process (a restarted container is pid 1 again).
+ */
+export function removeStaleSpools(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /^(\d+)-([0-9a-f]{8})-[0-9a-f]+\.spool$/.exec(name);
+    if (!m || m[2] === PROCESS_TAG) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && processAlive(pid)) continue;
+    try {
+      unlinkSync(path.join(dir, name));
+      removed.push(name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return removed;
+}
