@@ -63,6 +63,14 @@ def _may_act(counts: dict, marker, anchor, resend_after, done: int, cap: int) ->
     return True
 
 
+def _send_marked(storage: Storage, marker_key: str, anchor: datetime, message: dict, point: str) -> str:
+    """Sends the message, then records its marker (so the next run knows it went); returns its id."""
+    message_id = storage.send(message)
+    failpoint(point)
+    storage.put_marker(marker_key, anchor, message, message_id)
+    return message_id
+
+
 def open_run(
     anchor: datetime,
     get_variable: Callable[[str, str], Any],
@@ -144,9 +152,7 @@ def stragglers(run: Run) -> dict[str, Any]:
         if not _may_act(counts, marker, anchor, s.straggler_grace, len(sent), s.max_actions_per_task):
             continue
         message = straggler_message(file.bucket, file.key, file.etag, verdict, storage.clock())
-        message_id = storage.send(message)
-        failpoint("straggler.after-send")
-        storage.put_marker(marker_key, anchor, message, message_id)
+        message_id = _send_marked(storage, marker_key, anchor, message, "straggler.after-send")
         keep.add(marker_key)
         counts["sent"] += 1
         sent.append(file.key)
@@ -186,9 +192,7 @@ def stuck(run: Run) -> dict[str, Any]:
         if not _may_act(counts, marker, anchor, s.stuck_after, len(sent), s.max_actions_per_task):
             continue
         message = recheck_message(manifest.key, storage.clock())
-        message_id = storage.send(message)
-        failpoint("recheck.after-send")
-        storage.put_marker(marker_key, anchor, message, message_id)
+        message_id = _send_marked(storage, marker_key, anchor, message, "recheck.after-send")
         keep.add(marker_key)
         counts["sent"] += 1
         sent.append(manifest.key)
