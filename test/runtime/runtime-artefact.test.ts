@@ -72,12 +72,12 @@ function planOf(text: string): DockerPlan {
   };
   for (const i of runtime) {
     if (i.name === 'COPY') plan.copies.push(copy(i.args));
-    else if (i.name === 'ENV')
-      for (const pair of i.args.split(/\s+/)) {
-        const eq = pair.indexOf('=');
-        plan.env[pair.slice(0, eq)] = pair.slice(eq + 1);
-      }
-    else if (i.name === 'USER') plan.user = i.args;
+    else if (i.name === 'ENV') {
+      // KEY=value pairs; a value with spaces is double-quoted (NODE_OPTIONS with several flags).
+      const pairs = [...i.args.matchAll(/(\w+)=(?:"([^"]*)"|(\S*))/g)];
+      expect(pairs.map((m) => m[0]).join(' '), 'only KEY=value pairs').to.equal(i.args.trim());
+      for (const m of pairs) plan.env[m[1]!] = m[2] ?? m[3]!;
+    } else if (i.name === 'USER') plan.user = i.args;
     else if (i.name === 'ENTRYPOINT') plan.entrypoint = JSON.parse(i.args) as string[];
     else if (i.name === 'CMD') plan.cmd = JSON.parse(i.args) as string[];
     else if (i.name !== 'WORKDIR') throw new Error(`runtime stage: ${i.name} is not emulated by this test`);
