@@ -36,6 +36,9 @@ interface DockerPlan {
   cmd: string[];
 }
 
+/** The image's PATH, where its node is: the launcher (ENTRYPOINT) runs the node on PATH. */
+const imagePath = `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
+
 /** Reads the Dockerfile's two stages: only the instruction forms it uses, anything else fails loudly. */
 function planOf(text: string): DockerPlan {
   const lines = text
@@ -181,11 +184,11 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
 
   it('lists the runtime commands in --help and not the development ones (their registry is in tools/)', () => {
     const [program, ...args] = plan.entrypoint;
-    expect(program).to.equal('node');
-    const help = spawnSync(process.execPath, [...args, '--help'], {
+    expect(program).to.equal('bin/catalog-sync');
+    const help = spawnSync(path.join(app, program!), [...args, '--help'], {
       cwd: app,
       encoding: 'utf8',
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...plan.env },
+      env: { PATH: imagePath, ...plan.env },
     });
     expect(help.status, help.stderr).to.equal(0);
     const commands = new Set(
@@ -212,14 +215,14 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
 
   it('runs the worker (ENTRYPOINT + CMD, the image ENV) as a non-root user and syncs a landed CSV into the catalog', async () => {
     const [program, ...args] = [...plan.entrypoint, ...plan.cmd];
-    expect(program).to.equal('node');
-    worker = spawn(process.execPath, args, {
+    expect(program).to.equal('bin/catalog-sync');
+    worker = spawn(path.join(app, program!), args, {
       cwd: app,
       ...(asUser ?? {}),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Nothing from the test process: the image's ENV, the task definition's kind of variables, and AWS.
       env: {
-        PATH: '/usr/local/bin:/usr/bin:/bin',
+        PATH: imagePath,
         HOME: tmp,
         TMPDIR: tmp,
         ...plan.env,
