@@ -1,5 +1,8 @@
 import type { SourceStamp } from '../contract/product-state.ts';
-import type { SpoolRef } from './spool.ts';
+import { EntryView, type IndexEntry, type SlotReader } from './index-entry.ts';
+import { Codebook, NO_VALUE, OTHER, packPrice, unpackPrice } from './index-codes.ts';
+
+export type { IndexEntry } from './index-entry.ts';
 
 /**
  * The products of a landing file or of a window, in columns: an id → slot map, and per slot the content
@@ -8,26 +11,6 @@ import type { SpoolRef } from './spool.ts';
  * object per product took ~270 (bench/results/notes.md). Slots are in insertion order; a newer row of an
  * id takes over its slot, so a slot is also the product's position in the window.
  */
-
-/**
- * One product of a window, without its item: what the send gate, the chunking, the guardrails and the
- * payload origins need, and where the item is in its file's spool. ProductIndex hands out views that
- * read their slot's columns; nothing in an entry holds the item.
- */
-export interface IndexEntry extends SpoolRef {
-  readonly id: string;
-  readonly hash: string;
-  /** Shared by every row of a file without a version column. */
-  readonly stamp: SourceStamp;
-  readonly line: number;
-  /** Index into the window's sources. */
-  readonly source: number;
-  /** Position in the window (insertion order). A newer row keeps the position. */
-  readonly n: number;
-  /** The two values the guardrails judge (facts.ts), when the item has them as strings. */
-  readonly price: string | null;
-  readonly availability: string | null;
-}
 
 /** What one row puts in the index. */
 export interface IndexRow {
@@ -55,32 +38,21 @@ function flat(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
-/** Availability takes a handful of values: a byte each (0 = none), the rare others kept aside. */
-const availabilityCodes = new Map<string, number>();
-const availabilityNames: string[] = [''];
-const OTHER_AVAILABILITY = 255;
+/** Availability and currency take a handful of values each: a byte a product. */
+const availabilities = new Codebook();
+const currencies = new Codebook();
 
-function availabilityCode(v: string | null): number {
-  if (v === null) return 0;
-  const known = availabilityCodes.get(v);
-  if (known !== undefined) return known;
-  if (availabilityNames.length >= OTHER_AVAILABILITY) return OTHER_AVAILABILITY;
-  availabilityCodes.set(v, availabilityNames.length);
-  availabilityNames.push(v);
-  return availabilityNames.length - 1;
-}
-
-function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, length: number): T {
+function grown<T extends Float64Array | Int32Array | Uint8Array | Int8Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
   return b;
 }
 
-export class ProductIndex implements Iterable<[string, IndexEntry]> {
+export class ProductIndex implements Iterable<[string, IndexEntry]>, SlotReader {
   readonly #slotOf = new Map<string, number>();
   readonly #ids: string[] = [];
-  readonly #prices: (string | null)[] = [];
-  /** Availabilities without a code (more than 254 distinct values), by slot. */
+  /** Prices and availabilities that have no packed form or no code (OTHER), by slot. */
+  readonly #otherPrice = new Map<number, string>();
   readonly #otherAvailability = new Map<number, string>();
   #hashes = new Uint8Array(FIRST_CAPACITY * HASH_BYTES);
   /** The same memory as a Buffer, for its hex codec. */
@@ -89,9 +61,13 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
   #sources = new Int32Array(FIRST_CAPACITY);
   #lens = new Int32Array(FIRST_CAPACITY);
   #ats = new Float64Array(FIRST_CAPACITY);
-  /** NaN: the row had no version. */
-  #versions = new Float64Array(FIRST_CAPACITY);
+  /** NaN: the row had no version. Null while no row had one (most files have no version column). */
+  #versions: Float64Array | null = null;
   #availabilities = new Uint8Array(FIRST_CAPACITY);
+  /** A price "80.19 USD" as 8019, 2 and the currency's code (NO_VALUE: no price). */
+  #priceDigits = new Float64Array(FIRST_CAPACITY);
+  #priceDecimals = new Int8Array(FIRST_CAPACITY);
+  #currencies = new Uint8Array(FIRST_CAPACITY);
   /** The stamp of each source (a slot's source indexes it); shared with the owner, which appends to it. */
   #stamps: readonly SourceStamp[];
 
@@ -142,18 +118,17 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
       const id = flat(row.id);
       this.#slotOf.set(id, slot);
       this.#ids.push(id);
-      this.#prices.push(null);
     }
     this.#hashBuffer.write(row.hash, slot * HASH_BYTES, HASH_BYTES, 'hex');
     this.#lines[slot] = row.line;
     this.#sources[slot] = source;
     this.#ats[slot] = row.at;
     this.#lens[slot] = row.len;
-    this.#versions[slot] = row.version ?? NaN;
-    this.#prices[slot] = row.price === null ? null : flat(row.price);
-    const code = availabilityCode(row.availability);
+    if (row.version !== null || this.#versions) this.#versionColumn()[slot] = row.version ?? NaN;
+    this.#putPrice(slot, row.price);
+    const code = availabilities.code(row.availability);
     this.#availabilities[slot] = code;
-    if (code === OTHER_AVAILABILITY) this.#otherAvailability.set(slot, flat(row.availability!));
+    if (code === OTHER) this.#otherAvailability.set(slot, flat(row.availability!));
     else this.#otherAvailability.delete(slot);
     return slot;
   }
@@ -167,7 +142,7 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
       at: this.#ats[slot]!,
       len: this.#lens[slot]!,
       version: this.versionAt(slot),
-      price: this.#prices[slot]!,
+      price: this.priceAt(slot),
       availability: this.availabilityAt(slot),
     };
   }
@@ -185,7 +160,7 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
   clear(): void {
     this.#slotOf.clear();
     this.#ids.length = 0;
-    this.#prices.length = 0;
+    this.#otherPrice.clear();
     this.#otherAvailability.clear();
   }
 
@@ -198,7 +173,7 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
   }
 
   versionAt(slot: number): number | null {
-    const v = this.#versions[slot]!;
+    const v = this.#versions?.[slot] ?? NaN;
     return Number.isNaN(v) ? null : v;
   }
 
@@ -226,13 +201,16 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
   }
 
   priceAt(slot: number): string | null {
-    return this.#prices[slot]!;
+    const code = this.#currencies[slot]!;
+    if (code === OTHER) return this.#otherPrice.get(slot)!;
+    const currency = currencies.name(code);
+    if (currency === null) return null;
+    return unpackPrice({ digits: this.#priceDigits[slot]!, decimals: this.#priceDecimals[slot]!, currency });
   }
 
   availabilityAt(slot: number): string | null {
     const code = this.#availabilities[slot]!;
-    if (code === OTHER_AVAILABILITY) return this.#otherAvailability.get(slot)!;
-    return code === 0 ? null : availabilityNames[code]!;
+    return code === OTHER ? this.#otherAvailability.get(slot)! : availabilities.name(code);
   }
 
   #ensure(length: number): void {
@@ -245,51 +223,28 @@ export class ProductIndex implements Iterable<[string, IndexEntry]> {
     this.#sources = grown(this.#sources, next);
     this.#ats = grown(this.#ats, next);
     this.#lens = grown(this.#lens, next);
-    this.#versions = grown(this.#versions, next);
+    if (this.#versions) this.#versions = grown(this.#versions, next);
     this.#availabilities = grown(this.#availabilities, next);
-  }
-}
-
-/** One slot of an index, read from its columns when asked (a pointer and a number in memory). */
-class EntryView implements IndexEntry {
-  readonly #index: ProductIndex;
-  readonly n: number;
-
-  constructor(index: ProductIndex, slot: number) {
-    this.#index = index;
-    this.n = slot;
+    this.#priceDigits = grown(this.#priceDigits, next);
+    this.#priceDecimals = grown(this.#priceDecimals, next);
+    this.#currencies = grown(this.#currencies, next);
   }
 
-  get id(): string {
-    return this.#index.idAt(this.n);
-  }
-  get hash(): string {
-    return this.#index.hashAt(this.n);
-  }
-  get stamp(): SourceStamp {
-    return this.#index.stampAt(this.n);
-  }
-  get line(): number {
-    return this.#index.lineAt(this.n);
-  }
-  get source(): number {
-    return this.#index.sourceAt(this.n);
-  }
-  get at(): number {
-    return this.#index.atAt(this.n);
-  }
-  get len(): number {
-    return this.#index.lenAt(this.n);
-  }
-  get price(): string | null {
-    return this.#index.priceAt(this.n);
-  }
-  get availability(): string | null {
-    return this.#index.availabilityAt(this.n);
+  #putPrice(slot: number, price: string | null): void {
+    const packed = price === null ? null : packPrice(price);
+    const code = packed ? currencies.code(packed.currency) : price === null ? NO_VALUE : OTHER;
+    this.#currencies[slot] = code;
+    if (code === OTHER) {
+      this.#otherPrice.set(slot, flat(price!));
+      return;
+    }
+    this.#otherPrice.delete(slot);
+    this.#priceDigits[slot] = packed?.digits ?? 0;
+    this.#priceDecimals[slot] = packed?.decimals ?? 0;
   }
 
-  toJSON(): Omit<IndexEntry, never> {
-    const { id, hash, stamp, line, source, n, at, len, price, availability } = this;
-    return { id, hash, stamp, line, source, n, at, len, price, availability };
+  #versionColumn(): Float64Array {
+    this.#versions ??= new Float64Array(this.#lines.length).fill(NaN);
+    return this.#versions;
   }
 }
