@@ -85,7 +85,14 @@ describe('Dockerfile', () => {
     const sources = instructions('COPY')
       .filter((c) => !c.startsWith('--from='))
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
-    expect(sources).to.have.members(['package.json', 'package-lock.json', 'package.json', 'src', 'schemas', 'bin']);
+    expect(sources).to.have.members([
+      'package.json',
+      'package-lock.json',
+      'package.json',
+      'src',
+      'schemas',
+      'bin',
+    ]);
     expect(ignore[0], 'allow-list: everything else stays out').to.equal('*');
     for (const source of sources) {
       expect(existsSync(path.join(repoRoot, source)), source).to.be.true;

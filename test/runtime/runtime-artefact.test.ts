@@ -1,6 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -76,10 +76,8 @@ function planOf(text: string): DockerPlan {
   for (const i of runtime) {
     if (i.name === 'COPY') plan.copies.push(copy(i.args));
     else if (i.name === 'ENV')
-      for (const pair of i.args.split(/\s+/)) {
-        const eq = pair.indexOf('=');
-        plan.env[pair.slice(0, eq)] = pair.slice(eq + 1);
-      }
+      // NAME=value pairs; a value with spaces is in double quotes.
+      for (const m of i.args.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) plan.env[m[1]!] = m[2] ?? m[3]!;
     else if (i.name === 'USER') plan.user = i.args;
     else if (i.name === 'ENTRYPOINT') plan.entrypoint = JSON.parse(i.args) as string[];
     else if (i.name === 'CMD') plan.cmd = JSON.parse(i.args) as string[];
@@ -159,7 +157,13 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
   it('is built from the Node major the tests run on, with production dependencies only', async () => {
     const major = /^node:(\d+)\./.exec(plan.nodeImage)?.[1];
     expect(major, plan.nodeImage).to.equal(process.versions.node.split('.')[0]);
-    expect((await readdir(app)).sort()).to.deep.equal(['node_modules', 'package.json', 'schemas', 'src']);
+    expect((await readdir(app)).sort()).to.deep.equal([
+      'bin',
+      'node_modules',
+      'package.json',
+      'schemas',
+      'src',
+    ]);
     const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
@@ -177,9 +181,11 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
   });
 
   it('holds the runtime tree only: no tools, tests or bench', () => {
-    for (const devTree of ['tools', 'test', 'bench', 'bin', 'scripts'])
+    for (const devTree of ['tools', 'test', 'bench', 'scripts'])
       expect(existsSync(path.join(app, devTree)), `${devTree}/ in the image`).to.equal(false);
     expect(existsSync(path.join(app, 'src', 'main.ts'))).to.equal(true);
+    // bin/ holds the launcher only.
+    expect(readdirSync(path.join(app, 'bin'))).to.deep.equal(['catalog-sync']);
   });
 
   it('lists the runtime commands in --help and not the development ones (their registry is in tools/)', () => {
