@@ -35,9 +35,11 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY schemas ./schemas
 COPY src ./src
+# The launcher: sizes the heap from the container's memory limit (bin/catalog-sync, bench/results/notes.md).
+COPY bin ./bin
 # The base image's unprivileged user "node", by number so that a runtime can tell it is not root. The
 # worker handles SIGTERM itself (flush or release, then exit); ECS runs an init process as PID 1 to
 # forward signals and reap zombies (initProcessEnabled in infra/worker-service.yml; `docker run --init`).
 USER 1000:1000
-ENTRYPOINT ["node", "src/main.ts"]
+ENTRYPOINT ["bin/catalog-sync"]
 CMD ["worker"]

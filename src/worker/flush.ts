@@ -82,12 +82,13 @@ async function judgeWindow(
   lease: HeldLease,
   signal: AbortSignal,
 ): Promise<JudgedSlice[]> {
-  const all = [...buffer.candidates.values()];
-  const size = Math.max(1, deps.stateSlice ?? all.length);
+  const count = buffer.candidates.size;
+  const size = Math.max(1, deps.stateSlice ?? count);
   const deadline = deps.now() + deps.waitDeadlineMs;
   const slices: JudgedSlice[] = [];
-  for (let i = 0; i < all.length; i += size) {
-    const part = all.slice(i, i + size);
+  for (let i = 0; i < count; i += size) {
+    // Views of this slice's slots only; the ones to send stay for the rest of the flush (~24 B each).
+    const part = buffer.candidates.entries(i, i + size);
     const gated = new Map(part.map((e) => [e.id, { hash: e.hash, stamp: e.stamp }]));
     const { snapshot, verdicts } = await gateUnderLease(
       deps,

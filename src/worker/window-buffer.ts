@@ -2,16 +2,19 @@ import type { CatalogItem } from '../meta/types.ts';
 import { compareStamps, contentHash, isKeyTie } from '../state/product-state.ts';
 import type { RowCounts } from '../contract/manifest.ts';
 import type { SourceStamp } from '../contract/product-state.ts';
-import type { Spool, SpoolRef } from './spool.ts';
+import type { Spool } from './spool.ts';
+import { ProductIndex, type IndexEntry } from './product-index.ts';
 
 /**
- * The products of one open window: for every id where its newest row is (an index entry pointing into
- * the spool file of the landing file it came from, spool.ts), and the files they came from. The items
- * themselves stay on disk until the flush reads them back a batch at a time, so memory is bounded by
- * the window's distinct products times the size of an entry (bench/results/notes.md), not by the items.
+ * The products of one open window: for every id where its newest row is (a slot of a columnar index,
+ * product-index.ts, pointing into the spool file of the landing file it came from, spool.ts), and the
+ * files they came from. The items stay on disk until the flush reads them back a batch at a time, so
+ * memory is bounded by the window's distinct products times ~0.12 KB (bench/results/notes.md), not by
+ * the items.
  */
 
 export type { RowCounts } from '../contract/manifest.ts';
+export type { IndexEntry } from './product-index.ts';
 
 export interface WindowSource {
   bucket: string;
@@ -27,32 +30,13 @@ export interface WindowSource {
   rows: RowCounts;
 }
 
-/**
- * One product of a window, without its item: what the send gate, the chunking, the guardrails and the
- * payload origins need, and where the item is in its file's spool. No field holds the item (a test keeps
- * it so): this is the per-product memory of a window.
- */
-export interface IndexEntry extends SpoolRef {
-  id: string;
-  hash: string;
-  /** Shared by every row of a file without a version column. */
-  stamp: SourceStamp;
-  line: number;
-  /** Index into the window's sources; set when the file joins a window. */
-  source: number;
-  /** Position in the window (insertion order); set when it joins. A newer row keeps the position. */
-  n: number;
-  /** The two values the guardrails judge (facts.ts), when the item has them as strings. */
-  price: string | null;
-  availability: string | null;
-}
-
 /** One landing file, read completely, before it joins a window (a failed read leaves no trace). */
 export interface FileIndex {
   source: WindowSource;
   /** Where its items are; null when it has none (a file-level problem voided it). */
   spool: Spool | null;
-  entries: Map<string, IndexEntry>;
+  /** Its products; the window takes this index over when it is the window's first file with any. */
+  entries: ProductIndex;
 }
 
 export function sourceStamp(
@@ -72,35 +56,17 @@ export function emptyCounts(): RowCounts {
 
 const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-/**
- * A copy of `s` that does not point into a larger string. V8 makes a substring of 13 characters or more
- * a view of its parent: a hash cut from its hex digest keeps all 64 characters alive, an id cut from a
- * CSV line keeps the line. An entry lives as long as its window, so it keeps flat copies.
- */
-function flat(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
-}
-
-/** Availability takes a handful of values: one string each, not one per product. */
-const availabilities = new Map<string, string>();
-function interned(v: unknown): string | null {
-  if (typeof v !== 'string') return null;
-  const known = availabilities.get(v);
-  if (known !== undefined) return known;
-  if (availabilities.size < 64) availabilities.set(v, v);
-  return v;
-}
-
 /** Indexes one file's accepted rows while appending their items to its spool. */
 export class FileIndexBuilder {
-  readonly entries = new Map<string, IndexEntry>();
+  readonly entries: ProductIndex;
   readonly counts = emptyCounts();
+  readonly stamp: SourceStamp;
   readonly #spool: Spool;
-  readonly #stamp: SourceStamp;
 
   constructor(spool: Spool, fileStamp: SourceStamp) {
     this.#spool = spool;
-    this.#stamp = fileStamp;
+    this.stamp = fileStamp;
+    this.entries = new ProductIndex([fileStamp]);
   }
 
   /**
@@ -110,29 +76,24 @@ export class FileIndexBuilder {
   accept(item: CatalogItem, line: number, version: number | null = null): void {
     this.counts.total++;
     this.counts.valid++;
-    const earlier = this.entries.get(item.id);
-    if (earlier) this.counts.superseded++;
-    if (
-      earlier &&
-      version !== null &&
-      (earlier.stamp.version ?? null) !== null &&
-      earlier.stamp.version! > version
-    )
-      return;
+    const earlier = this.entries.slot(item.id);
+    if (earlier !== undefined) this.counts.superseded++;
+    const earlierVersion = earlier === undefined ? null : this.entries.versionAt(earlier);
+    if (version !== null && earlierVersion !== null && earlierVersion > version) return;
     const ref = this.#spool.append(JSON.stringify(item));
-    const id = earlier?.id ?? flat(item.id);
-    this.entries.set(id, {
-      id,
-      hash: flat(contentHash(item)),
-      stamp: version === null ? this.#stamp : { ...this.#stamp, version },
-      line,
-      at: ref.at,
-      len: ref.len,
-      source: -1,
-      n: -1,
-      price: stringOrNull(item.price),
-      availability: interned(item.availability),
-    });
+    this.entries.put(
+      {
+        id: item.id,
+        hash: contentHash(item),
+        line,
+        at: ref.at,
+        len: ref.len,
+        version,
+        price: stringOrNull(item.price),
+        availability: stringOrNull(item.availability),
+      },
+      0,
+    );
   }
 
   reject(): void {
@@ -153,7 +114,9 @@ export class WindowBuffer {
   readonly sources: WindowSource[] = [];
   /** The spool of each source (same index); null once removed or when the file had no rows. */
   readonly #spools: (Spool | null)[] = [];
-  readonly candidates = new Map<string, IndexEntry>();
+  /** The stamp of each source (same index), which the index's slots point to. */
+  readonly #stamps: SourceStamp[] = [];
+  #candidates = new ProductIndex(this.#stamps);
   /** Some file came again (a redelivery or a straggler): the flush then looks for a stale earlier manifest. */
   redelivered = false;
   /** Products whose rows from two files were ordered only by key (same second, no version): logged. */
@@ -163,8 +126,13 @@ export class WindowBuffer {
     this.window = window;
   }
 
+  /** The newest row of each product, in window order (a slot is a product's position). */
+  get candidates(): ProductIndex {
+    return this.#candidates;
+  }
+
   get size(): number {
-    return this.candidates.size;
+    return this.#candidates.size;
   }
 
   /** True when this object version (bucket, key, ETag) is already part of the window: a duplicate event. */
@@ -173,23 +141,33 @@ export class WindowBuffer {
   }
 
   /**
-   * Adds a fully read file; the window owns its spool from now on. For each id the newest source wins
-   * (event time, then key, then sequencer).
+   * Adds a fully read file; the window owns its spool and its index from now on. For each id the newest
+   * source wins (event time, then key, then sequencer).
    */
   addFile(file: FileIndex): void {
     const index = this.sources.push(file.source) - 1;
     this.#spools.push(file.spool);
-    for (const [id, entry] of file.entries) {
-      const current = this.candidates.get(id);
-      if (current && isKeyTie(entry.stamp, current.stamp)) this.keyTies++;
-      if (current && compareStamps(entry.stamp, current.stamp) <= 0) {
-        file.source.rows.superseded++;
-        continue;
+    this.#stamps.push(sourceStamp(file.source));
+    const candidates = this.#candidates;
+    if (candidates.size === 0) {
+      // The first file with products: its index is the window's as it is (its order is insertion order).
+      this.#candidates = file.entries.rebase(this.#stamps, index);
+      return;
+    }
+    const incoming = file.entries;
+    for (let slot = 0; slot < incoming.size; slot++) {
+      const current = candidates.slot(incoming.idAt(slot));
+      if (current !== undefined) {
+        const stamp = incoming.stampAt(slot);
+        const currentStamp = candidates.stampAt(current);
+        if (isKeyTie(stamp, currentStamp)) this.keyTies++;
+        if (compareStamps(stamp, currentStamp) <= 0) {
+          file.source.rows.superseded++;
+          continue;
+        }
+        this.sources[candidates.sourceAt(current)]!.rows.superseded++;
       }
-      if (current) this.sources[current.source]!.rows.superseded++;
-      entry.source = index;
-      entry.n = current ? current.n : this.candidates.size;
-      this.candidates.set(id, entry);
+      candidates.put(incoming.row(slot), index);
     }
   }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -61,9 +61,11 @@ describe('Dockerfile', () => {
       finalStage.filter((l) => l.startsWith('RUN ')),
       'nothing installed into the runtime image',
     ).to.deep.equal([]);
-    expect(instructions('ENTRYPOINT')).to.deep.equal(['["node", "src/main.ts"]']);
+    // The launcher sizes the heap from the container's memory, then runs node on src/main.ts.
+    expect(instructions('ENTRYPOINT')).to.deep.equal(['["bin/catalog-sync"]']);
     expect(instructions('CMD')).to.deep.equal(['["worker"]']);
     expect(existsSync(path.join(repoRoot, 'src', 'main.ts'))).to.be.true;
+    expect(readFileSync(path.join(repoRoot, 'bin', 'catalog-sync'), 'utf8')).to.include('src/main.ts');
   });
 
   it('relies on the task definition for an init process (PID 1 forwards SIGTERM, reaps zombies)', async () => {
@@ -83,7 +85,14 @@ describe('Dockerfile', () => {
     const sources = instructions('COPY')
       .filter((c) => !c.startsWith('--from='))
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
-    expect(sources).to.have.members(['package.json', 'package-lock.json', 'package.json', 'src', 'schemas']);
+    expect(sources).to.have.members([
+      'package.json',
+      'package-lock.json',
+      'package.json',
+      'src',
+      'schemas',
+      'bin',
+    ]);
     expect(ignore[0], 'allow-list: everything else stays out').to.equal('*');
     for (const source of sources) {
       expect(existsSync(path.join(repoRoot, source)), source).to.be.true;

@@ -139,12 +139,11 @@ describe('worker service: queue settings, scaling and size (infra/worker-service
     const memoryMib = Number(ev.params.WorkerMemory);
     const cpu = Number(ev.params.WorkerCpu);
     expect(memoryMib * 1.048576, 'MiB vs MB, at least 50% headroom').to.be.at.least(peakMb * 1.5);
-    // The real worker with its items spooled to disk: about 0.28 GB + 1.2 KB per distinct product of a file
-    // (bench/results/notes.md), and it refuses files with more than FILE_MAX_PRODUCTS: the largest file it
-    // accepts fits, with headroom.
+    // The real worker: about 0.22 GB + 0.25 KB per distinct product of a file, and it refuses files with
+    // more than FILE_MAX_PRODUCTS: the largest file it accepts fits, with headroom.
     const maxProducts = Number(VARS.maxFileProducts.default);
     expect(memoryMib * 1.048576, 'the largest accepted file, +40%').to.be.at.least(
-      (280 + maxProducts * 0.0012) * 1.4,
+      (220 + maxProducts * 0.00025) * 1.4,
     );
     // Fargate's valid combinations for the chosen CPU.
     const fargate: Record<number, [number, number]> = {
@@ -156,7 +155,7 @@ describe('worker service: queue settings, scaling and size (infra/worker-service
     };
     const [lo, hi] = fargate[cpu]!;
     expect(memoryMib).to.be.within(lo, hi);
-    expect(raw).to.include('bench/results/notes.md');
-    expect(raw).to.include('0.28 GB + 1.2 KB per distinct product').and.to.include('FILE_MAX_PRODUCTS');
+    expect(raw).to.include('bench/results/latest.md');
+    expect(raw).to.include('0.22 GB + 0.25 KB per distinct product').and.to.include('FILE_MAX_PRODUCTS');
   });
 });

@@ -1,6 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -35,6 +35,9 @@ interface DockerPlan {
   entrypoint: string[];
   cmd: string[];
 }
+
+/** The image's PATH, where its node is: the launcher (ENTRYPOINT) runs the node on PATH. */
+const imagePath = `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
 
 /** Reads the Dockerfile's two stages: only the instruction forms it uses, anything else fails loudly. */
 function planOf(text: string): DockerPlan {
@@ -72,12 +75,10 @@ function planOf(text: string): DockerPlan {
   };
   for (const i of runtime) {
     if (i.name === 'COPY') plan.copies.push(copy(i.args));
-    else if (i.name === 'ENV') {
-      // KEY=value pairs; a value with spaces is double-quoted (NODE_OPTIONS with several flags).
-      const pairs = [...i.args.matchAll(/(\w+)=(?:"([^"]*)"|(\S*))/g)];
-      expect(pairs.map((m) => m[0]).join(' '), 'only KEY=value pairs').to.equal(i.args.trim());
-      for (const m of pairs) plan.env[m[1]!] = m[2] ?? m[3]!;
-    } else if (i.name === 'USER') plan.user = i.args;
+    else if (i.name === 'ENV')
+      // NAME=value pairs; a value with spaces is in double quotes.
+      for (const m of i.args.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) plan.env[m[1]!] = m[2] ?? m[3]!;
+    else if (i.name === 'USER') plan.user = i.args;
     else if (i.name === 'ENTRYPOINT') plan.entrypoint = JSON.parse(i.args) as string[];
     else if (i.name === 'CMD') plan.cmd = JSON.parse(i.args) as string[];
     else if (i.name !== 'WORKDIR') throw new Error(`runtime stage: ${i.name} is not emulated by this test`);
@@ -156,7 +157,13 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
   it('is built from the Node major the tests run on, with production dependencies only', async () => {
     const major = /^node:(\d+)\./.exec(plan.nodeImage)?.[1];
     expect(major, plan.nodeImage).to.equal(process.versions.node.split('.')[0]);
-    expect((await readdir(app)).sort()).to.deep.equal(['node_modules', 'package.json', 'schemas', 'src']);
+    expect((await readdir(app)).sort()).to.deep.equal([
+      'bin',
+      'node_modules',
+      'package.json',
+      'schemas',
+      'src',
+    ]);
     const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
@@ -174,18 +181,20 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
   });
 
   it('holds the runtime tree only: no tools, tests or bench', () => {
-    for (const devTree of ['tools', 'test', 'bench', 'bin', 'scripts'])
+    for (const devTree of ['tools', 'test', 'bench', 'scripts'])
       expect(existsSync(path.join(app, devTree)), `${devTree}/ in the image`).to.equal(false);
     expect(existsSync(path.join(app, 'src', 'main.ts'))).to.equal(true);
+    // bin/ holds the launcher only.
+    expect(readdirSync(path.join(app, 'bin'))).to.deep.equal(['catalog-sync']);
   });
 
   it('lists the runtime commands in --help and not the development ones (their registry is in tools/)', () => {
     const [program, ...args] = plan.entrypoint;
-    expect(program).to.equal('node');
-    const help = spawnSync(process.execPath, [...args, '--help'], {
+    expect(program).to.equal('bin/catalog-sync');
+    const help = spawnSync(path.join(app, program!), [...args, '--help'], {
       cwd: app,
       encoding: 'utf8',
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...plan.env },
+      env: { PATH: imagePath, ...plan.env },
     });
     expect(help.status, help.stderr).to.equal(0);
     const commands = new Set(
@@ -212,14 +221,14 @@ describe('runtime artefact: what the Dockerfile copies, run from an empty folder
 
   it('runs the worker (ENTRYPOINT + CMD, the image ENV) as a non-root user and syncs a landed CSV into the catalog', async () => {
     const [program, ...args] = [...plan.entrypoint, ...plan.cmd];
-    expect(program).to.equal('node');
-    worker = spawn(process.execPath, args, {
+    expect(program).to.equal('bin/catalog-sync');
+    worker = spawn(path.join(app, program!), args, {
       cwd: app,
       ...(asUser ?? {}),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Nothing from the test process: the image's ENV, the task definition's kind of variables, and AWS.
       env: {
-        PATH: '/usr/local/bin:/usr/bin:/bin',
+        PATH: imagePath,
         HOME: tmp,
         TMPDIR: tmp,
         ...plan.env,

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { FlushReason } from '../../src/worker/debounce.ts';
 import { OpenWindows, type OpenWindow } from '../../src/worker/open-windows.ts';
+import { ProductIndex } from '../../src/worker/product-index.ts';
 import {
   emptyCounts,
   sourceStamp,
@@ -21,21 +22,24 @@ function file(key: string, ids: string[]): FileIndex {
     errorReportKey: null,
     rows: { ...emptyCounts(), total: ids.length, valid: ids.length },
   };
-  const stamp = sourceStamp(source);
   // No spool: these windows are never flushed, only opened, grown and closed.
-  const entry = (id: string, i: number) => ({
-    id,
-    hash: `h-${id}`,
-    stamp,
-    line: i + 2,
-    source: 0,
-    n: 0,
-    price: null,
-    availability: null,
-    at: 0,
-    len: 0,
-  });
-  return { source, spool: null, entries: new Map(ids.map((id, i) => [id, entry(id, i)])) };
+  const entries = new ProductIndex([sourceStamp(source)]);
+  ids.forEach((id, i) =>
+    entries.put(
+      {
+        id,
+        hash: '0'.repeat(32),
+        line: i + 2,
+        version: null,
+        price: null,
+        availability: null,
+        at: 0,
+        len: 0,
+      },
+      0,
+    ),
+  );
+  return { source, spool: null, entries };
 }
 
 function windows(maxItems = 100) {

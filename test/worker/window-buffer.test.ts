@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CatalogItem } from '../../src/meta/types.ts';
+import { contentHash } from '../../src/state/product-state.ts';
 import { Spool } from '../../src/worker/spool.ts';
 import {
   emptyCounts,
@@ -112,11 +113,29 @@ describe('window buffer', () => {
     const w = new WindowBuffer('2026-11-25T17:00:00Z');
     w.addFile(file(source('landing/a.csv', 1000), [['1', 'a title that stays on disk']]));
     const entry: IndexEntry = w.candidates.get('1')!;
-    expect(Object.keys(entry).sort()).to.deep.equal(
+    // A view of its slot: the only thing it holds itself is the position.
+    expect(Object.keys(entry)).to.deep.equal(['n']);
+    expect(Object.keys(JSON.parse(JSON.stringify(entry)) as object).sort()).to.deep.equal(
       ['at', 'availability', 'hash', 'id', 'len', 'line', 'n', 'price', 'source', 'stamp'].sort(),
     );
     expect(JSON.stringify(entry)).not.to.include('a title that stays on disk');
-    expect(entry).to.include({ price: '1.00 USD', availability: null });
+    expect(entry).to.include({ id: '1', price: '1.00 USD', availability: null, line: 2, source: 0, n: 0 });
+    // The strings the index keeps are the id and the price; the title is only in the spool file.
+    expect(w.items([entry])[0]!.title).to.equal('a title that stays on disk');
+  });
+
+  it('keeps the hash, the version and the availability of each row in its columns', () => {
+    const s = source('landing/a.csv', 1000);
+    const spool = Spool.create(dir);
+    const c = new FileIndexBuilder(spool, sourceStamp(s));
+    c.accept({ id: 'v', title: 't', availability: 'in stock' }, 2, 7);
+    c.accept({ id: 'v', title: 'older', availability: 'out of stock' }, 3, 6);
+    c.accept({ id: 'w', title: 'u' }, 4);
+    const v = c.entries.get('v')!;
+    expect(v.hash).to.equal(contentHash({ id: 'v', title: 't', availability: 'in stock' }));
+    expect([v.line, v.stamp.version, v.availability]).to.deep.equal([2, 7, 'in stock']);
+    expect(c.entries.get('w')!.stamp.version).to.equal(undefined);
+    spool.remove();
   });
 
   it('rows of one file share its stamp object', () => {
