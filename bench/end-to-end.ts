@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { startMoto, waitFor } from '../tools/local-aws/moto-server.ts';
 import { deployTemplate, localClients } from '../tools/local-aws/provision.ts';
-import { envFor } from '../tools/local-aws/local-aws.ts';
 import { startSimulator } from '../tools/simulator/index.ts';
 import { loadConfig } from '../src/config.ts';
 import { readProducts } from '../src/ingest/csv-reader.ts';
 import { silentLogger } from '../src/logger.ts';
 import { createCatalogClient } from '../src/meta/items-batch-client.ts';
 import { composeWorker } from '../src/worker/compose.ts';
+import { benchWorkerEnv } from './bench-env.ts';
 import { fileFor, type Row } from './file-sections.ts';
 
 /** Sections 2 and 3 of the benchmark: the in-process worker end to end through moto and the simulator, and idle. */
@@ -51,16 +51,7 @@ async function startWorker(
   stateStore: 's3' | 'dynamodb' = 's3',
 ) {
   const env = {
-    ...envFor(sb.endpoint, sb.outputs),
-    STATE_STORE: stateStore,
-    META_GRAPH_URL: graphUrl,
-    META_CATALOG_ID: '1',
-    META_ACCESS_TOKEN: token,
-    CATALOG_CURRENCY: 'USD',
-    COLUMN_MAP: '{"gtin":"gtin"}',
-    DEBOUNCE_QUIET_MS: '2000',
-    STATUS_POLL_INITIAL_MS: '1000',
-    STATUS_POLL_MAX_MS: '5000',
+    ...benchWorkerEnv({ endpoint: sb.endpoint, outputs: sb.outputs, graphUrl, token, stateStore }),
     META_HOURLY_CALL_BUDGET: '1000',
   };
   const config = loadConfig(env);

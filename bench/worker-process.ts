@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { parseStream } from 'fast-csv';
-import { envFor } from '../tools/local-aws/local-aws.ts';
+import { benchWorkerEnv } from './bench-env.ts';
 import { repoRoot, startMoto, waitFor } from '../tools/local-aws/moto-server.ts';
 import { deployTemplate, localClients } from '../tools/local-aws/provision.ts';
 import { startSimulator } from '../tools/simulator/index.ts';
@@ -117,16 +117,13 @@ export async function benchWorkerProcess(options: {
     // 2. The worker process.
     const env = {
       ...process.env,
-      ...envFor(moto.endpoint, outputs),
-      STATE_STORE: options.stateStore,
-      META_GRAPH_URL: sim.url,
-      META_CATALOG_ID: '1',
-      META_ACCESS_TOKEN: token,
-      CATALOG_CURRENCY: 'USD',
-      COLUMN_MAP: '{"gtin":"gtin"}',
-      DEBOUNCE_QUIET_MS: '2000',
-      STATUS_POLL_INITIAL_MS: '1000',
-      STATUS_POLL_MAX_MS: '5000',
+      ...benchWorkerEnv({
+        endpoint: moto.endpoint,
+        outputs,
+        graphUrl: sim.url,
+        token,
+        stateStore: options.stateStore,
+      }),
       META_HOURLY_CALL_BUDGET: '100000',
       // A file as large as the window: the item cap would otherwise flush it in parts (the default 50,000).
       WINDOW_MAX_ITEMS: String(Math.max(50_000, options.rows)),

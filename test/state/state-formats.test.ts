@@ -79,20 +79,21 @@ describe('product state formats: format 1 entries', () => {
   });
 });
 
+const DECIDED: ProductStateEntry = {
+  contentHash: 'h',
+  sourceTime: 1,
+  sourceKey: 'landing/a.csv',
+  sequencer: 'Q',
+  manifestKey: 'M',
+  batchIndex: 0,
+  decidedAt: 2,
+  open: true,
+};
+
 describe('product state formats: an entry with a format 1 field is refused', () => {
   // Entries are built with spreads, which tsc does not check against the interface: `...(u ? { u } : {})`
   // once stored the settle mark under its old name, where the send gate never looks.
-  const entry: ProductStateEntry = {
-    contentHash: 'h',
-    sourceTime: 1,
-    sourceKey: 'landing/a.csv',
-    sequencer: 'Q',
-    manifestKey: 'M',
-    batchIndex: 0,
-    decidedAt: 2,
-    open: true,
-    settleUntil: 3,
-  };
+  const entry: ProductStateEntry = { ...DECIDED, settleUntil: 3 };
 
   it('accepts every format 2 field', () => {
     expect(() =>
@@ -138,17 +139,7 @@ describe('product state formats: stores on moto', function () {
   });
 
   it('both stores refuse to write a decided entry with a format 1 field, and store nothing', async () => {
-    const stray = {
-      contentHash: 'h',
-      sourceTime: 1,
-      sourceKey: 'landing/a.csv',
-      sequencer: 'Q',
-      manifestKey: 'M',
-      batchIndex: 0,
-      decidedAt: 2,
-      open: true,
-      u: 99,
-    } as unknown as ProductStateEntry;
+    const stray = { ...DECIDED, ...{ u: 99 } } as ProductStateEntry;
     const s3Store = new S3StateStore({
       s3: stack.clients.s3,
       bucket: stack.syncedBucket,
