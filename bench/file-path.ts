@@ -5,6 +5,7 @@ import { readProducts } from '../src/ingest/csv-reader.ts';
 import { createCatalogClient } from '../src/meta/items-batch-client.ts';
 import os from 'node:os';
 import { silentLogger } from '../src/logger.ts';
+import { writeBatches } from '../src/worker/flush-payloads.ts';
 import { planEntryChunks } from '../src/worker/flush-plan.ts';
 import { Spool } from '../src/worker/spool.ts';
 import {
@@ -18,8 +19,8 @@ import {
 /**
  * One measurement in its own process, so peak RSS belongs to it alone:
  *   node bench/file-path.ts raw <file>        fast-csv parse only (the baseline)
- *   node bench/file-path.ts pipeline <file>   parse → validate → map → hash → spool + index → request
- *                                             payloads read back from the spool a chunk at a time
+ *   node bench/file-path.ts pipeline <file>   parse → validate → map → hash → spool + index → the
+ *                                             flush's payloads, read back from the spool a chunk at a time
  * Prints one JSON line: { mode, rows, seconds, rowsPerSecond, peakRssMb, ... }.
  */
 
@@ -82,15 +83,26 @@ async function pipeline(file: string): Promise<Record<string, number>> {
     { batchMaxItems: 5000, maxPayloadBytes: 28_000_000 },
     client.payloadBytes([]),
   );
+  // The flush's own payload writer, with a store that only counts what it is given.
   let payloadBytes = 0;
-  for (const chunk of chunks) payloadBytes += client.payloadBytes(window.items(chunk));
+  const written = await writeBatches(
+    {
+      client,
+      manifests: { writePayloadJson: async (_key, json) => void (payloadBytes += Buffer.byteLength(json)) },
+      syncedPrefix: 'synced/',
+      maxPayloadBytes: 28_000_000,
+    },
+    window,
+    'bench-manifest',
+    chunks,
+  );
   window.dispose();
   return {
     rows: collector.counts.total,
     accepted: collector.counts.valid,
     rejected: collector.counts.rejected,
     distinct: window.size,
-    chunks: chunks.length,
+    chunks: written.batches.length,
     payloadMb: Math.round(payloadBytes / 1e5) / 10,
   };
 }

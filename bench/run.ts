@@ -9,7 +9,7 @@ import { benchWorkerProcess } from './worker-process.ts';
 
 /**
  * The benchmark: `npm run bench` (all), or `npm run bench -- --only file|e2e|idle|state|worker|render
- * [--sizes 5000,100000]` (`--e2e-stores s3,dynamodb`, `--state-catalogs 5000,100000,1000000
+ * [--sizes 5000,100000] [--pairs 5]` (`--e2e-stores s3,dynamodb`, `--state-catalogs 5000,100000,1000000
  * --state-changed 5000`, `--worker-sizes 100000,1000000`).
  * Writes bench/results/<timestamp>.json and bench/results/latest.md. Numbers depend on the machine and on
  * what else runs on it; the load average at the start is recorded with them.
@@ -29,6 +29,7 @@ const { values: args } = parseArgs({
     'state-changed': { type: 'string' },
     'state-ddb-sample': { type: 'string' },
     'worker-sizes': { type: 'string' },
+    pairs: { type: 'string' },
   },
 });
 
@@ -53,6 +54,8 @@ const stateCatalogs = (args['state-catalogs'] ?? '5000,100000,1000000').split(',
 const stateChanged = Number(args['state-changed'] ?? 5000);
 const stateSample = Number(args['state-ddb-sample'] ?? 100_000);
 const workerSizes = (args['worker-sizes'] ?? '100000,1000000').split(',').map(Number);
+/** Back-to-back raw/pipeline pairs per size in section 1: 5 up to 100k rows, 3 above. */
+const pairsFor = (rows: number): number => Number(args.pairs ?? (rows <= 100_000 ? 5 : 3));
 
 /** 5. The real worker process (bin/catalog-sync worker) on one file per size: peak RSS and file rate. */
 async function benchWorker(sizes: number[]): Promise<Row[]> {
@@ -73,7 +76,7 @@ const machine = {
 const results = {
   startedAt: started.toISOString(),
   machine,
-  filePath: !only || only === 'file' ? await benchFilePath(sizes) : [],
+  filePath: !only || only === 'file' ? await benchFilePath(sizes, pairsFor) : [],
   endToEnd: !only || only === 'e2e' ? await benchEndToEnd(e2eSizes, e2eStores) : [],
   idle: !only || only === 'idle' ? [await benchIdle(Number(args['idle-seconds']))] : [],
   stateStore:

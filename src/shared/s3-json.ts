@@ -58,12 +58,23 @@ export async function putJson(
   value: unknown,
   condition: WriteCondition = null,
 ): Promise<string> {
+  return putJsonText(s3, bucket, key, JSON.stringify(value), condition);
+}
+
+/** putJson of a document already serialised (a payload spliced from spooled item JSON). */
+export async function putJsonText(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  json: string,
+  condition: WriteCondition = null,
+): Promise<string> {
   try {
     const res = await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
-        Body: JSON.stringify(value),
+        Body: json,
         ContentType: 'application/json',
         ...(condition && 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : {}),
         ...(condition && 'ifNoneMatch' in condition ? { IfNoneMatch: '*' } : {}),

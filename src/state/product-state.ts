@@ -9,13 +9,26 @@ import type { SourceStamp } from '../contract/product-state.ts';
 
 /** Stable hash of an item: key order does not matter, so the same row always hashes the same. */
 export function contentHash(data: Record<string, unknown>): string {
-  const canonical = JSON.stringify(
-    Object.keys(data)
-      .sort()
-      .map((k) => [k, data[k]]),
-  );
-  // One-shot crypto.hash: same digest as createHash().update().digest(), about twice as fast per row.
-  return hash('sha256', canonical).slice(0, 32);
+  const keys = sortedKeys(data);
+  const pairs = new Array<[string, unknown]>(keys.length);
+  for (let i = 0; i < keys.length; i++) pairs[i] = [keys[i]!, data[keys[i]!]];
+  // The stored hashes are of exactly this text (sorted [key, value] pairs): changing it would make every
+  // product look changed once. One-shot crypto.hash: same digest as createHash().update().digest().
+  return hash('sha256', JSON.stringify(pairs)).slice(0, 32);
+}
+
+/**
+ * The keys of `data` in sorted order. The rows of one file have the same keys in the same order, so the
+ * last order is kept and reused when the next item's keys are the same: a file's rows then skip the sort.
+ */
+let lastKeys: string[] = [];
+let lastSorted: string[] = [];
+function sortedKeys(data: Record<string, unknown>): string[] {
+  const keys = Object.keys(data);
+  if (keys.length === lastKeys.length && keys.every((k, i) => k === lastKeys[i])) return lastSorted;
+  lastKeys = keys;
+  lastSorted = [...keys].sort();
+  return lastSorted;
 }
 
 const naturalOrder = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });

@@ -120,6 +120,7 @@ export async function readLandingFile(deps: IntakeDeps, ref: ObjectRef): Promise
     collector.voidRows();
   }
   if (collector.entries.size === 0) spool.remove();
+  else spool.finish();
   const source: WindowSource = {
     bucket: ref.bucket,
     key: ref.key,

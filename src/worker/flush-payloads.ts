@@ -1,6 +1,7 @@
-import type { CatalogClient, CatalogItem } from '../meta/types.ts';
+import type { CatalogClient } from '../meta/types.ts';
 import { fitBytes } from './chunking.ts';
-import { payloadBody, unsentBatch } from './flush-plan.ts';
+import { unsentBatch } from './flush-plan.ts';
+import { payloadJson, updateBodyBytes } from './payload-json.ts';
 import { payloadKey } from '../contract/layout.ts';
 import type { UnsentBatch } from '../contract/manifest.ts';
 import type { ManifestStore } from './manifest-store.ts';
@@ -8,14 +9,15 @@ import type { IndexEntry, WindowBuffer } from './window-buffer.ts';
 
 /**
  * The payload objects of a flush (the exact items_batch requests each manifest batch names), built from
- * the window's spool files one chunk at a time: a chunk's items are read back, measured with the client's
- * own body (halved while over the byte limit), and written while the next chunk is read. At most two
- * bodies are in memory at once, whatever the size of the window.
+ * the window's spool files one chunk at a time: a chunk's items are read back as the JSON they were
+ * spooled as, measured as the client's body (halved while over the byte limit), spliced into the payload
+ * (payload-json.ts) and written while the next chunk is read. At most two payloads are in memory at once,
+ * whatever the size of the window.
  */
 
 export interface PayloadDeps {
   client: Pick<CatalogClient, 'payloadBytes'>;
-  manifests: Pick<ManifestStore, 'writePayload'>;
+  manifests: Pick<ManifestStore, 'writePayloadJson'>;
   syncedPrefix: string;
   maxPayloadBytes: number;
 }
@@ -33,17 +35,22 @@ export async function writeBatches(
   planned: readonly IndexEntry[][],
 ): Promise<WrittenBatches> {
   const out: WrittenBatches = { batches: [], chunkOf: new Map() };
+  const emptyBody = deps.client.payloadBytes([]);
   let writing: Promise<void> | null = null;
   for (const chunk of planned) {
-    const items = buffer.items(chunk);
-    for (const part of fitChunk(deps, chunk, items)) {
+    const whole = [...chunk];
+    const jsons = buffer.itemJsons(whole);
+    const at = new Map(whole.map((e, i) => [e, i]));
+    for (const part of fitBytes(whole, deps.maxPayloadBytes, (es) => updateBodyBytes(es, emptyBody))) {
       const index = out.batches.length;
-      out.batches.push(unsentBatch(deps.syncedPrefix, manifestId, index, part.entries.length, part.bytes));
-      out.chunkOf.set(index, part.entries);
-      const body = payloadBody(manifestId, index, part.entries, part.items, buffer.sources);
+      const bytes = updateBodyBytes(part, emptyBody);
+      out.batches.push(unsentBatch(deps.syncedPrefix, manifestId, index, part.length, bytes));
+      out.chunkOf.set(index, part);
+      const partJsons = part === whole ? jsons : part.map((e) => jsons[at.get(e)!]!);
+      const body = payloadJson(manifestId, index, part, partJsons, buffer.sources);
       // One write in flight while the next body is built: two bodies in memory at most.
       await writing;
-      writing = deps.manifests.writePayload(payloadKey(deps.syncedPrefix, manifestId, index), body);
+      writing = deps.manifests.writePayloadJson(payloadKey(deps.syncedPrefix, manifestId, index), body);
     }
   }
   await writing;
@@ -58,32 +65,10 @@ export async function writeBatch(
   index: number,
   chunk: readonly IndexEntry[],
 ): Promise<UnsentBatch> {
-  const items = buffer.items(chunk);
-  const bytes = deps.client.payloadBytes(items);
-  await deps.manifests.writePayload(
+  const bytes = updateBodyBytes(chunk, deps.client.payloadBytes([]));
+  await deps.manifests.writePayloadJson(
     payloadKey(deps.syncedPrefix, manifestId, index),
-    payloadBody(manifestId, index, chunk, items, buffer.sources),
+    payloadJson(manifestId, index, chunk, buffer.itemJsons(chunk), buffer.sources),
   );
   return unsentBatch(deps.syncedPrefix, manifestId, index, chunk.length, bytes);
-}
-
-interface MeasuredPart {
-  entries: IndexEntry[];
-  items: CatalogItem[];
-  bytes: number;
-}
-
-function fitChunk(
-  deps: PayloadDeps,
-  chunk: readonly IndexEntry[],
-  items: readonly CatalogItem[],
-): MeasuredPart[] {
-  const pairs = chunk.map((e, i) => ({ e, item: items[i]! }));
-  const parts = fitBytes(pairs, deps.maxPayloadBytes, (ps) =>
-    deps.client.payloadBytes(ps.map((p) => p.item)),
-  );
-  return parts.map((ps) => {
-    const partItems = ps.map((p) => p.item);
-    return { entries: ps.map((p) => p.e), items: partItems, bytes: deps.client.payloadBytes(partItems) };
-  });
 }

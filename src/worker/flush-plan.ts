@@ -131,13 +131,21 @@ export function payloadBody(
     manifestId,
     batchIndex: index,
     requests: items.map((item) => ({ method: 'UPDATE', data: item })),
-    origins: chunk.map((c) => ({
-      id: c.id,
-      key: sources[c.source]!.key,
-      line: c.line,
-      ...(c.stamp.version !== undefined && c.stamp.version !== null ? { version: c.stamp.version } : {}),
-    })),
+    origins: payloadOrigins(chunk, sources),
   };
+}
+
+/** Where each item of a batch came from: file key and line, and the row's version when it has one. */
+export function payloadOrigins(
+  chunk: readonly IndexEntry[],
+  sources: readonly WindowSource[],
+): BatchPayload['origins'] {
+  return chunk.map((c) => ({
+    id: c.id,
+    key: sources[c.source]!.key,
+    line: c.line,
+    ...(c.stamp.version !== undefined && c.stamp.version !== null ? { version: c.stamp.version } : {}),
+  }));
 }
 
 export interface ManifestDraft {

@@ -1,7 +1,7 @@
 import { readBatchPayload, type BatchPayload, type Manifest } from '../contract/manifest.ts';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { manifestErrors } from './json-schemas.ts';
-import { ConditionFailedError, getJson, putJson, type Versioned } from '../shared/s3-json.ts';
+import { ConditionFailedError, getJson, putJson, putJsonText, type Versioned } from '../shared/s3-json.ts';
 
 /**
  * Manifests in the synced bucket. Every write is validated against the schema first and is conditional:
@@ -70,6 +70,11 @@ export class ManifestStore {
 
   async writePayload(key: string, payload: BatchPayload): Promise<void> {
     await putJson(this.#s3, this.#bucket, key, payload);
+  }
+
+  /** A payload already serialised (payload-json.ts): the JSON of a BatchPayload. */
+  async writePayloadJson(key: string, json: string): Promise<void> {
+    await putJsonText(this.#s3, this.#bucket, key, json);
   }
 
   async readPayload(key: string): Promise<BatchPayload> {

@@ -34,7 +34,13 @@ const PROCESS_TAG = randomBytes(4).toString('hex');
 export class Spool {
   readonly path: string;
   #fd: number | null;
-  #pending: string[] = [];
+  /**
+   * Appended JSON not yet written, as UTF-8: encoding each item as it comes lets its string die young,
+   * where a list of pending strings kept a megabyte of them alive into the old generation. Only while
+   * the file is being read: `finish` writes it out and lets it go, so a window of many small files does
+   * not keep a block for each.
+   */
+  #block: Buffer | null = null;
   #pendingBytes = 0;
   #size = 0;
   #removed = false;
@@ -60,19 +66,35 @@ export class Spool {
   append(json: string): SpoolRef {
     const len = Buffer.byteLength(json);
     const ref = { at: this.#size, len };
-    this.#pending.push(json);
-    this.#pendingBytes += len;
+    this.#open();
+    const block = (this.#block ??= Buffer.allocUnsafe(WRITE_BLOCK));
+    if (this.#pendingBytes + len > block.length) this.#writePending();
+    if (len > block.length) this.#writeAll(Buffer.from(json, 'utf8'));
+    else this.#pendingBytes += block.write(json, this.#pendingBytes, len, 'utf8');
     this.#size += len;
-    if (this.#pendingBytes >= WRITE_BLOCK) this.#writePending();
     return ref;
+  }
+
+  /** Writes out what is pending and frees the write block: the file is read (appending again is allowed). */
+  finish(): void {
+    this.#writePending();
+    this.#block = null;
   }
 
   /** The items at these places, in the order asked. */
   read(refs: readonly SpoolRef[]): CatalogItem[] {
-    this.#writePending();
+    return this.readJson(refs).map((json) => JSON.parse(json) as CatalogItem);
+  }
+
+  /**
+   * The items' JSON as appended, in the order asked: what a payload is spliced from without parsing
+   * each item and serialising it again.
+   */
+  readJson(refs: readonly SpoolRef[]): string[] {
+    this.finish();
     const fd = this.#open();
     const order = refs.map((_, i) => i).sort((x, y) => refs[x]!.at - refs[y]!.at);
-    const out = new Array<CatalogItem>(refs.length);
+    const out = new Array<string>(refs.length);
     for (let i = 0; i < order.length;) {
       // One read for a run of ranges with small gaps between them.
       const start = refs[order[i]!]!.at;
@@ -91,7 +113,7 @@ export class Spool {
       }
       for (; i < j; i++) {
         const r = refs[order[i]!]!;
-        out[order[i]!] = JSON.parse(buf.toString('utf8', r.at - start, r.at - start + r.len)) as CatalogItem;
+        out[order[i]!] = buf.toString('utf8', r.at - start, r.at - start + r.len);
       }
     }
     return out;
@@ -101,7 +123,8 @@ export class Spool {
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
-    this.#pending = [];
+    this.#block = null;
+    this.#pendingBytes = 0;
     if (this.#fd !== null) closeSync(this.#fd);
     this.#fd = null;
     try {
@@ -121,13 +144,16 @@ export class Spool {
   }
 
   #writePending(): void {
-    if (this.#pending.length === 0) return;
-    const fd = this.#open();
-    const block = Buffer.from(this.#pending.join(''), 'utf8');
-    this.#pending = [];
+    if (this.#pendingBytes === 0) return;
+    const pending = this.#block!.subarray(0, this.#pendingBytes);
     this.#pendingBytes = 0;
+    this.#writeAll(pending);
+  }
+
+  #writeAll(bytes: Buffer): void {
+    const fd = this.#open();
     let done = 0;
-    while (done < block.length) done += writeSync(fd, block, done, block.length - done);
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
   }
 }
 

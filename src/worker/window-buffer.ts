@@ -173,19 +173,24 @@ export class WindowBuffer {
 
   /** The items of these entries, read back from their files' spools, in the same order. */
   items(entries: readonly IndexEntry[]): CatalogItem[] {
+    return this.itemJsons(entries).map((json) => JSON.parse(json) as CatalogItem);
+  }
+
+  /** The items' JSON exactly as spooled (what `JSON.stringify` gave at intake), in the same order. */
+  itemJsons(entries: readonly IndexEntry[]): string[] {
     const bySource = new Map<number, number[]>();
     entries.forEach((e, i) => {
       const at = bySource.get(e.source);
       if (at) at.push(i);
       else bySource.set(e.source, [i]);
     });
-    const out = new Array<CatalogItem>(entries.length);
+    const out = new Array<string>(entries.length);
     for (const [source, at] of bySource) {
       const spool = this.#spools[source];
       if (!spool)
         throw new Error(`window ${this.window}: the items of ${this.sources[source]!.key} are gone`);
-      const items = spool.read(at.map((i) => entries[i]!));
-      at.forEach((i, k) => (out[i] = items[k]!));
+      const jsons = spool.readJson(at.map((i) => entries[i]!));
+      at.forEach((i, k) => (out[i] = jsons[k]!));
     }
     return out;
   }

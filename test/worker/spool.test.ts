@@ -24,6 +24,29 @@ describe('spool', () => {
     spool.remove();
   });
 
+  it('keeps items whole that are larger than a write block or end on its edge, and appends after a read', () => {
+    // Failure it guards: an item's UTF-8 bytes cut at a block boundary, or a length that counts UTF-16
+    // units instead of bytes, would read back a broken item at flush time.
+    const spool = Spool.create(dir);
+    const big = JSON.stringify({ id: 'BIG', description: '漢'.repeat(400_000) }); // ~1.2 MB of UTF-8
+    const items: string[] = [];
+    let filled = 0;
+    // Multi-byte items until the next one no longer fits the 1 MiB block, then the big one.
+    while (filled < (1 << 20) - 200) {
+      const json = JSON.stringify({ id: `E${items.length}`, title: 'é🛒'.repeat(items.length % 50) });
+      items.push(json);
+      filled += Buffer.byteLength(json);
+    }
+    items.push(big, JSON.stringify({ id: 'after' }));
+    const refs = items.map((json) => spool.append(json));
+    expect(spool.readJson(refs)).to.deep.equal(items);
+    const later = spool.append(JSON.stringify({ id: 'after-read', title: 'ü' }));
+    expect(spool.read([later, refs.at(-2)!]).map((it) => it.id)).to.deep.equal(['after-read', 'BIG']);
+    spool.finish();
+    expect(spool.size).to.equal(items.reduce((n, j) => n + Buffer.byteLength(j), 0) + later.len);
+    spool.remove();
+  });
+
   it('removes its file, once, and refuses reads afterwards', () => {
     const spool = Spool.create(dir);
     const ref = spool.append('{"id":"1"}');
@@ -31,6 +54,7 @@ describe('spool', () => {
     spool.remove();
     expect(readdirSync(dir)).to.deep.equal([]);
     expect(() => spool.read([ref])).to.throw(/removed/);
+    expect(() => spool.append('{"id":"2"}')).to.throw(/removed/);
   });
 
   it('at start-up removes the spool files of dead processes, not those of this process', () => {

@@ -44,6 +44,12 @@ describe('worker: windows and calls (moto + simulator)', function () {
     expect(h.itemsBatchCalls().map((c) => c.itemCount)).to.deep.equal([5000, 5000, 2000]);
     expect(first!.counts).to.include({ items: 12_000, accepted: 12_000, calls: 3 });
     expect(h.products().size).to.equal(12_000);
+    // Payloads are spliced from the spooled JSON and measured from spooled lengths: the bytes the
+    // manifest records for each batch are the bytes Meta received for it.
+    const received = new Map(h.itemsBatchCalls().map((c) => [c.handle, c.bytes]));
+    expect(first!.batches.map((b) => b.payloadBytes)).to.deep.equal(
+      first!.batches.map((b) => (b.status === 'unsent' ? null : received.get(b.handle))),
+    );
 
     await h.upload('landing/big.csv', body);
     const manifests = await h.waitForFinishedManifests(2, 60_000);
