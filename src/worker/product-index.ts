@@ -1,15 +1,17 @@
 import type { SourceStamp } from '../contract/product-state.ts';
+import { IdTable } from './id-table.ts';
 import { EntryView, type IndexEntry, type SlotReader } from './index-entry.ts';
 import { Codebook, NO_VALUE, OTHER, packPrice, unpackPrice } from './index-codes.ts';
 
 export type { IndexEntry } from './index-entry.ts';
 
 /**
- * The products of a landing file or of a window, in columns: an id → slot map, and per slot the content
- * hash as 16 raw bytes, the line, the source, the spool offset and length, the row's version and the
- * guardrail values (price string, availability as a small code). About 100 bytes a product where an
- * object per product took ~270 (bench/results/notes.md). Slots are in insertion order; a newer row of an
- * id takes over its slot, so a slot is also the product's position in the window.
+ * The products of a landing file or of a window, in columns: an id → slot table (id-table.ts), and per
+ * slot the content hash as 16 raw bytes, the line, the source, the spool offset and length, the row's
+ * version and the guardrail values (price string, availability as a small code). About 83 bytes a product
+ * at 1M, all in typed arrays and Buffers, none on the V8 heap; a Map of the ids took 72 more of heap, an
+ * object per product ~270 (bench/results/notes.md). Slots are in insertion order; a newer row of an id
+ * takes over its slot, so a slot is also the product's position in the window.
  */
 
 /** What one row puts in the index. */
@@ -31,8 +33,8 @@ const FIRST_CAPACITY = 1024;
 
 /**
  * A copy of `s` that does not point into a larger string. V8 makes a substring of 13 characters or more
- * a view of its parent: an id cut from a CSV line keeps the line. The index lives as long as its window,
- * so it keeps flat copies.
+ * a view of its parent: a price or an availability cut from a CSV line keeps the line. The index lives as
+ * long as its window, so it keeps flat copies of the few it holds as strings (the ids are in its IdTable).
  */
 function flat(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
@@ -49,8 +51,8 @@ function grown<T extends Float64Array | Int32Array | Uint8Array | Int8Array>(a: 
 }
 
 export class ProductIndex implements Iterable<[string, IndexEntry]>, SlotReader {
-  readonly #slotOf = new Map<string, number>();
-  readonly #ids: string[] = [];
+  /** Id → slot and slot → id, in Buffers and typed arrays rather than strings on the heap. */
+  readonly #ids = new IdTable();
   /** Prices and availabilities that have no packed form or no code (OTHER), by slot. */
   readonly #otherPrice = new Map<number, string>();
   readonly #otherAvailability = new Map<number, string>();
@@ -76,15 +78,15 @@ export class ProductIndex implements Iterable<[string, IndexEntry]>, SlotReader 
   }
 
   get size(): number {
-    return this.#ids.length;
+    return this.#ids.size;
   }
 
   slot(id: string): number | undefined {
-    return this.#slotOf.get(id);
+    return this.#ids.slot(id);
   }
 
   get(id: string): IndexEntry | undefined {
-    const slot = this.#slotOf.get(id);
+    const slot = this.#ids.slot(id);
     return slot === undefined ? undefined : this.entry(slot);
   }
 
@@ -105,19 +107,16 @@ export class ProductIndex implements Iterable<[string, IndexEntry]>, SlotReader 
   }
 
   *[Symbol.iterator](): IterableIterator<[string, IndexEntry]> {
-    for (let s = 0; s < this.size; s++) yield [this.#ids[s]!, new EntryView(this, s)];
+    for (let s = 0; s < this.size; s++) yield [this.#ids.idAt(s), new EntryView(this, s)];
   }
 
   /** Puts a row in the id's slot (a new slot at the end for a new id); returns the slot. */
   put(row: IndexRow, source: number): number {
     if (!HEX_HASH.test(row.hash)) throw new Error(`index of ${row.id}: not a content hash: ${row.hash}`);
-    let slot = this.#slotOf.get(row.id);
+    let slot = this.#ids.slot(row.id);
     if (slot === undefined) {
-      slot = this.size;
-      this.#ensure(slot + 1);
-      const id = flat(row.id);
-      this.#slotOf.set(id, slot);
-      this.#ids.push(id);
+      this.#ensure(this.size + 1);
+      slot = this.#ids.add(row.id);
     }
     this.#hashBuffer.write(row.hash, slot * HASH_BYTES, HASH_BYTES, 'hex');
     this.#lines[slot] = row.line;
@@ -136,7 +135,7 @@ export class ProductIndex implements Iterable<[string, IndexEntry]>, SlotReader 
   /** The row in `slot`, for copying it into another index. */
   row(slot: number): IndexRow {
     return {
-      id: this.#ids[slot]!,
+      id: this.#ids.idAt(slot),
       hash: this.hashAt(slot),
       line: this.#lines[slot]!,
       at: this.#ats[slot]!,
@@ -158,14 +157,13 @@ export class ProductIndex implements Iterable<[string, IndexEntry]>, SlotReader 
   }
 
   clear(): void {
-    this.#slotOf.clear();
-    this.#ids.length = 0;
+    this.#ids.clear();
     this.#otherPrice.clear();
     this.#otherAvailability.clear();
   }
 
   idAt(slot: number): string {
-    return this.#ids[slot]!;
+    return this.#ids.idAt(slot);
   }
 
   hashAt(slot: number): string {
