@@ -178,7 +178,7 @@ export const VARS = {
   maxFileProducts: {
     env: 'FILE_MAX_PRODUCTS',
     default: '2000000',
-    doc: 'most distinct products one file may bring; a larger file is refused (retried, then dead-lettered with the reason) instead of the worker running out of memory. With the items spooled to disk (SPOOL_DIR), the index in columns (~0.12 KB a product) and the heap capped at 60% of the task (bin/catalog-sync) the worker peaks at about 0.22 GB + 0.25 KB a product (bench/results/notes.md: 242 MB at 100k, 461 MB at 1M in a 512 MiB task); the formula allows ~5M in the default 2 GiB task with ~40% headroom, the default stays at 2000000 (~0.72 GB) as it was measured up to 1M',
+    doc: 'most distinct products one file may bring; a larger file is refused (retried, then dead-lettered with the reason) instead of the worker running out of memory. With the items spooled to disk (SPOOL_DIR), the index outside the V8 heap (~83 B a product) and the heap capped at 40% of the task (bin/catalog-sync) the worker peaked at 252 MiB with 100k and 420 MiB with 1M products in a 512 MiB task (bench/results/notes.md); 2000000 puts ~170 MB of index beside the 819 MB heap cap of the default 2 GiB task, and was not raised further than twice what was measured',
     parse: int(1, 100_000_000),
   },
   spoolDir: {

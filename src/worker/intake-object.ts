@@ -56,6 +56,7 @@ export async function intakeObject(
       return open.task;
     }
   }
+  const startedAt = deps.now();
   const result = await readLandingFile(deps.intake, ref);
   if (result.kind === 'gone') {
     log.info('object no longer exists; acknowledged', { reason: 'NoSuchKey' });
@@ -83,6 +84,8 @@ export async function intakeObject(
     fileError: file.source.fileError,
     report: file.source.errorReportKey,
     products: open.buffer.size,
+    // GetObject to the last row indexed: what a slow file path shows in, apart from event latency.
+    readSeconds: (deps.now() - startedAt) / 1000,
   });
   deps.onFileRead({ window, key: ref.key, etag: file.source.etag, rows: rows.total, valid: rows.valid });
   if (open.buffer.size >= deps.windowMaxItems) deps.windows.close(open, 'max-items');

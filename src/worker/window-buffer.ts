@@ -9,7 +9,7 @@ import { ProductIndex, type IndexEntry } from './product-index.ts';
  * The products of one open window: for every id where its newest row is (a slot of a columnar index,
  * product-index.ts, pointing into the spool file of the landing file it came from, spool.ts), and the
  * files they came from. The items stay on disk until the flush reads them back a batch at a time, so
- * memory is bounded by the window's distinct products times ~0.12 KB (bench/results/notes.md), not by
+ * memory is bounded by the window's distinct products times ~83 B (bench/results/notes.md), not by
  * the items.
  */
 

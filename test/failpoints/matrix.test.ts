@@ -53,6 +53,10 @@ function workerEnv(stack: TestStack, sim: Simulator, catalogId: string): NodeJS.
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
     ...sandboxProcessEnv({ stack, sim }, { catalogId, accessToken: TOKEN }),
+    // The product state store: s3 by default; CATALOG_SYNC_TEST_STATE_STORE=dynamodb runs the matrix on
+    // the stack's DynamoDB table (its ARN, with which moto skips a whole-table copy per transaction).
+    STATE_STORE: process.env.CATALOG_SYNC_TEST_STATE_STORE ?? 's3',
+    STATE_TABLE: stack.outputs.StateTableArn ?? '',
     META_HOURLY_CALL_BUDGET: '10000',
     DEBOUNCE_QUIET_MS: '300',
     DEBOUNCE_MAX_HOLD_MS: '5000',
@@ -209,7 +213,7 @@ async function runCase(point: string, workers: number): Promise<CaseResult> {
   return result;
 }
 
-describe('failpoint matrix: SIGKILL at every failpoint, one and two workers, then the chaos oracle', function () {
+describe(`failpoint matrix (${process.env.CATALOG_SYNC_TEST_STATE_STORE ?? 's3'} state store): SIGKILL at every failpoint, one and two workers, then the chaos oracle`, function () {
   this.timeout(2 * (HIT_DEADLINE_MS * 2 + CONVERGE_DEADLINE_MS) + 60_000);
 
   after(() => {
