@@ -23,6 +23,8 @@ step "cfn-lint" cfn-lint infra/*.yml
 step "hadolint" hadolint Dockerfile
 if [ "${1:-}" != lint ]; then
   step "mocha" mocha 'test/**/*.test.ts'
+  # The failpoint matrix once more on the DynamoDB product state store (the run above uses the S3 one).
+  step "failpoints (dynamodb)" env CATALOG_SYNC_TEST_STATE_STORE=dynamodb mocha test/failpoints/matrix.test.ts
   step "pytest" python -m pytest -q test/dags
 fi
 

@@ -131,6 +131,11 @@ export function composeWorker(deps: WorkerDeps): Worker {
     spoolDir: spoolDirOf(c),
   };
   const state = createStateStore(c, { s3, dynamodb: deps.dynamodb });
+  // Which store holds the send gate's state is the first thing to know when reading a worker's log.
+  logger.info('product state store', {
+    stateStore: c.stateStore,
+    ...(c.stateStore === 'dynamodb' ? { stateTable: c.stateTable } : {}),
+  });
   const lease = new CatalogLease({
     s3,
     bucket: c.syncedBucket,
