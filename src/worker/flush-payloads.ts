@@ -38,15 +38,15 @@ export async function writeBatches(
   const emptyBody = deps.client.payloadBytes([]);
   let writing: Promise<void> | null = null;
   for (const chunk of planned) {
-    const whole = [...chunk];
-    const jsons = buffer.itemJsons(whole);
-    const at = new Map(whole.map((e, i) => [e, i]));
-    for (const part of fitBytes(whole, deps.maxPayloadBytes, (es) => updateBodyBytes(es, emptyBody))) {
+    const jsons = buffer.itemJsons(chunk);
+    // fitBytes halves in order, so its parts are consecutive runs of the chunk.
+    let from = 0;
+    for (const part of fitBytes([...chunk], deps.maxPayloadBytes, (es) => updateBodyBytes(es, emptyBody))) {
       const index = out.batches.length;
       const bytes = updateBodyBytes(part, emptyBody);
       out.batches.push(unsentBatch(deps.syncedPrefix, manifestId, index, part.length, bytes));
       out.chunkOf.set(index, part);
-      const partJsons = part === whole ? jsons : part.map((e) => jsons[at.get(e)!]!);
+      const partJsons = jsons.slice(from, (from += part.length));
       const body = payloadJson(manifestId, index, part, partJsons, buffer.sources);
       // One write in flight while the next body is built: two bodies in memory at most.
       await writing;

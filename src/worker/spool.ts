@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { CatalogItem } from '../meta/types.ts';
 
 /**
  * The mapped items of one landing file, on local disk instead of in memory: an append-only file of JSON
@@ -79,11 +78,6 @@ export class Spool {
   finish(): void {
     this.#writePending();
     this.#block = null;
-  }
-
-  /** The items at these places, in the order asked. */
-  read(refs: readonly SpoolRef[]): CatalogItem[] {
-    return this.readJson(refs).map((json) => JSON.parse(json) as CatalogItem);
   }
 
   /**

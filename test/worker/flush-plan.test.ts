@@ -10,24 +10,16 @@ import {
   unsentBatch,
   type Verdict,
 } from '../../src/worker/flush-plan.ts';
-import { emptyCounts, type IndexEntry, type WindowSource } from '../../src/worker/window-buffer.ts';
+import type { IndexEntry, WindowSource } from '../../src/worker/window-buffer.ts';
+import { windowSource } from '../support/window-source.ts';
 
 /** The pure part of a flush: no AWS, no spool, no items. */
 describe('flush planning (pure)', () => {
   const stamp: SourceStamp = { sourceTime: 2000, sourceKey: 'landing/b.csv', sequencer: 'e2', etag: 'e2' };
   const sources = (): WindowSource[] =>
-    ['landing/a.csv', 'landing/b.csv'].map((key) => ({
-      bucket: 'b',
-      key,
-      etag: 'e',
-      versionId: null,
-      sequencer: null,
-      eventTime: 1000,
-      size: null,
-      fileError: null,
-      errorReportKey: null,
-      rows: { ...emptyCounts(), total: 2, valid: 2, rejected: key.endsWith('a.csv') ? 1 : 0 },
-    }));
+    ['landing/a.csv', 'landing/b.csv'].map((key) =>
+      windowSource(key, { total: 2, valid: 2, rejected: key.endsWith('a.csv') ? 1 : 0 }),
+    );
   let n = 0;
   const entry = (id: string, len = 100, source = 1, v?: number): IndexEntry => ({
     id,

@@ -5,7 +5,8 @@ import type { CatalogItem } from '../../src/meta/types.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { payloadBody } from '../../src/worker/flush-plan.ts';
 import { payloadJson, updateBodyBytes } from '../../src/worker/payload-json.ts';
-import { emptyCounts, type IndexEntry, type WindowSource } from '../../src/worker/window-buffer.ts';
+import type { IndexEntry, WindowSource } from '../../src/worker/window-buffer.ts';
+import { windowSource } from '../support/window-source.ts';
 
 /**
  * The flush splices payloads from spooled item JSON instead of parsing and serialising every item again.
@@ -15,18 +16,7 @@ import { emptyCounts, type IndexEntry, type WindowSource } from '../../src/worke
  */
 describe('payloads spliced from spooled JSON', () => {
   const stamp: SourceStamp = { sourceTime: 2000, sourceKey: 'landing/b.csv', sequencer: 'e2', etag: 'e2' };
-  const sources: WindowSource[] = ['landing/a.csv', 'landing/ü "b".csv'].map((key) => ({
-    bucket: 'b',
-    key,
-    etag: 'e',
-    versionId: null,
-    sequencer: null,
-    eventTime: 1000,
-    size: null,
-    fileError: null,
-    errorReportKey: null,
-    rows: emptyCounts(),
-  }));
+  const sources: WindowSource[] = ['landing/a.csv', 'landing/ü "b".csv'].map((key) => windowSource(key));
   const items: CatalogItem[] = [
     { id: 'P1', title: 'plain', price: '9.99 USD' },
     { id: 'P2', title: 'quotes " and \\ backslash, tab\t, newline\n, nul \u0000', description: '' },
